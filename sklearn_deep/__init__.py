@@ -1,0 +1,14 @@
+"""scikit-learn estimators with PyTorch networks inside."""
+
+from sklearn_deep.linear_model import LinearRegression, LogisticRegression
+from sklearn_deep.neural_network import MLPClassifier, MLPRegressor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LinearRegression",
+    "LogisticRegression",
+    "MLPClassifier",
+    "MLPRegressor",
+    "__version__",
+]

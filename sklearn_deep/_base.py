@@ -1,0 +1,417 @@
+"""The shared estimator: parameters common to all, the one ``fit`` skeleton,
+prediction plumbing, devices, seeding and persistence.
+
+A family class (``MLPClassifier``, ``CNNRegressor``, ...) adds only its
+parameters, ``_build_module`` and, where its inputs are not tables,
+``_validate_X`` / ``_to_tensors``.
+"""
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from sklearn_deep import _engine
+from sklearn_deep._data import Batch, predict_batches, table_to_tensor
+from sklearn_deep.utils._compat import Interval, StrOptions, _fit_context
+
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+def resolve_device(device):
+    """Turn the ``device`` parameter into a ``torch.device`` that exists here."""
+    if isinstance(device, str) and device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; pass 'auto', 'cpu', "
+            f"'cuda', 'cuda:N' or 'mps'."
+        ) from exc
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"device={device!r} but CUDA is not available here (torch "
+                f"{torch.__version__}, CUDA build: {torch.version.cuda}). Pass "
+                f"device='auto' to use a GPU only when there is one."
+            )
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device={device!r} but this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)."
+            )
+    if resolved.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(
+                f"device={device!r} but MPS is not available here; pass "
+                f"device='auto' or 'cpu'."
+            )
+    return resolved
+
+
+class BaseDeepEstimator(BaseEstimator):
+    """Base class of every sklearn_deep estimator. Not for direct use."""
+
+    _parameter_constraints: dict = {
+        "solver": [StrOptions({"sgd", "adam", "adamw", "rmsprop", "adagrad", "lbfgs"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "callbacks": [list, tuple, None],
+        "precision": [StrOptions({"32", "bf16-mixed", "16-mixed"})],
+    }
+
+    # ------------------------------------------------------------------
+    # Hooks a family may override
+
+    def _build_module(self, n_features_in, n_outputs):
+        """Return a fresh ``torch.nn.Module`` mapping inputs to logits."""
+        raise NotImplementedError
+
+    def _validate_kwargs(self):
+        """Extra keyword arguments of ``validate_data`` for X."""
+        return {"accept_sparse": ("csr", "csc", "coo"), "dtype": np.float32}
+
+    def _validate_X(self, X, reset):
+        """Validate X alone (predict time). Returns what ``_to_tensors`` takes."""
+        return validate_data(self, X, reset=reset, **self._validate_kwargs())
+
+    def _validate_X_y(self, X, y, reset):
+        """Validate X and y together (fit time)."""
+        return validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            multi_output=self._multilabel_supported or not is_classifier(self),
+            y_numeric=not is_classifier(self),
+            **self._validate_kwargs(),
+        )
+
+    def _to_tensors(self, X):
+        """The network's inputs for validated X, as a tuple of CPU tensors."""
+        with warnings.catch_warnings():
+            # read-only inputs (memmaps) are fine: nothing writes to them
+            warnings.filterwarnings("ignore", message="The given NumPy array")
+            return (table_to_tensor(X),)
+
+    def _n_features_for_module(self, inputs):
+        return inputs[0].shape[1]
+
+    def _augment(self, inputs, generator):
+        """Transform a training batch (augmentation); identity by default."""
+        return inputs
+
+    def _penalty(self):
+        """``(l2, l2_per_batch, l1)``: see ``_engine``. MLP semantics here."""
+        if self._resolved_solver() == "adamw":
+            return self.alpha, False, 0.0
+        return self.alpha, True, 0.0
+
+    def _resolved_solver(self):
+        return self.solver
+
+    def _run_closed_form(self, train):
+        """Solve a model that has a closed form (only LinearRegression)."""
+        raise NotImplementedError
+
+    def _check_params(self):
+        """Rules linking several parameters, checked at the top of ``fit``."""
+        if self.early_stopping and self.validation_fraction == 0:
+            raise ValueError(
+                "early_stopping=True needs validation_fraction > 0 to hold out "
+                "a validation split; got validation_fraction=0."
+            )
+
+    # ------------------------------------------------------------------
+    # The one fit skeleton
+
+    def _effective_batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                f"Got batch_size={self.batch_size} larger than the "
+                f"{n_samples} training samples; it is clipped to {n_samples}."
+            )
+            return n_samples
+        return self.batch_size
+
+    def _penalty_value(self, n_batches, n_samples):
+        """The penalty's contribution to the reported epoch loss."""
+        l2, per_batch, l1 = self._penalty()
+        if not (l2 or l1):
+            return 0.0
+        weights, _ = _engine.split_params(self.module_)
+        with torch.no_grad():
+            value = 0.0
+            if l2:
+                sq = sum(float((w * w).sum()) for w in weights)
+                scale = n_batches / (n_samples * self._weight_mean) if per_batch else 1
+                value += 0.5 * l2 * sq * scale
+            if l1:
+                value += l1 * sum(float(w.abs().sum()) for w in weights)
+        return value
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on X and y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The targets: class labels for classifiers, real numbers for
+            regressors.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss. With ``class_weight``, the two
+            multiply.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        saved = dict(self.__dict__)
+        try:
+            return self._fit_inner(X, y, sample_weight, incremental, classes)
+        except BaseException:
+            # nothing half-fit is left behind: put the previous state back
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _fit_inner(self, X, y, sample_weight, incremental, classes):
+        self._check_params()
+        device = resolve_device(self.device)
+        solver = self._resolved_solver()
+        stochastic = solver in _engine.STOCHASTIC_SOLVERS
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: there is no "
+                "held-out split across calls. Set early_stopping=False."
+            )
+        fresh = not hasattr(self, "module_") or not (self.warm_start or incremental)
+
+        X, y = self._validate_X_y(X, y, reset=fresh)
+        y_encoded = self._encode_targets(y, fresh=fresh, classes=classes)
+        weight = self._combine_weights(X, y_encoded, sample_weight)
+        inputs = self._to_tensors(X)
+        n_samples = inputs[0].shape[0]
+
+        if fresh or not hasattr(self, "_rng"):
+            self._rng = np.random.RandomState(
+                check_random_state(self.random_state).randint(_MAX_SEED)
+            )
+        seed = int(self._rng.randint(_MAX_SEED))
+        generator = torch.Generator().manual_seed(seed)
+
+        train_index = valid = None
+        if stochastic and self.early_stopping and not incremental:
+            train_index, valid_index = self._validation_split(y_encoded, n_samples)
+            valid = self._batch(inputs, y_encoded, weight, valid_index).to(device)
+        train = self._batch(inputs, y_encoded, weight, train_index).to(device)
+
+        cuda_devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(seed)
+            if fresh:
+                self.module_ = self._build_module(
+                    self._n_features_for_module(inputs), self.n_outputs_
+                )
+                self._optimizer = None
+            self.module_.to(device)
+            self._device = device
+            if stochastic:
+                if self._optimizer is None or not incremental:
+                    self._optimizer = _engine.make_optimizer(
+                        self, self.module_, device, self._penalty()[0]
+                    )
+                    self._load_optimizer_state()
+                if fresh or not hasattr(self, "loss_curve_"):
+                    _engine.init_history(self)
+                _engine.run_stochastic(
+                    self, train, valid, incremental=incremental, generator=generator
+                )
+            else:
+                if solver == "lbfgs":
+                    _engine.run_lbfgs(self, train)
+                else:
+                    self._run_closed_form(train)
+                self.validation_scores_ = self.best_validation_score_ = None
+        return self
+
+    def _combine_weights(self, X, y_encoded, sample_weight):
+        """Sample weight times class weight, or None when all are equal."""
+        weight = None
+        if sample_weight is not None:
+            weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        class_weight = self._class_weights(y_encoded)
+        if class_weight is not None:
+            weight = class_weight if weight is None else weight * class_weight
+        self._weight_mean = 1.0
+        if weight is None:
+            return None
+        if weight.sum() <= 0:
+            raise ValueError(
+                "sample_weight (times class_weight) sums to zero: at least one "
+                "sample needs a positive weight."
+            )
+        self._weight_mean = float(weight.mean())
+        if np.all(weight == weight[0]):
+            return None  # equal weights: the plain mean is the same objective
+        return weight.astype(np.float32)
+
+    def _validation_split(self, y_encoded, n_samples):
+        """Indices of the training and early-stopping samples, as scikit-learn.
+
+        Binary problems are stratified (scikit-learn stratifies single-output
+        classification); a split that cannot be stratified falls back to a
+        plain one.
+        """
+        index = np.arange(n_samples)
+        seed = int(self._rng.randint(_MAX_SEED))
+        stratify = None
+        if is_classifier(self) and self._target_kind == "binary":
+            stratify = y_encoded.ravel()
+        try:
+            train, valid = train_test_split(
+                index,
+                test_size=self.validation_fraction,
+                random_state=seed,
+                stratify=stratify,
+            )
+        except ValueError:
+            if stratify is None:
+                raise
+            train, valid = train_test_split(
+                index, test_size=self.validation_fraction, random_state=seed
+            )
+        if len(valid) < 2:
+            raise ValueError(
+                f"The validation set is too small ({len(valid)} of {n_samples} "
+                f"samples). Increase validation_fraction (now "
+                f"{self.validation_fraction}) or the size of your dataset, or "
+                f"set early_stopping=False."
+            )
+        return np.sort(train), np.sort(valid)
+
+    @staticmethod
+    def _batch(inputs, y_encoded, weight, index):
+        target = torch.from_numpy(np.ascontiguousarray(y_encoded))
+        w = None if weight is None else torch.from_numpy(weight)
+        batch = Batch(tuple(inputs), target, w)
+        if index is not None:
+            batch = batch.take(torch.from_numpy(index))
+        return batch
+
+    def _load_optimizer_state(self):
+        state = self.__dict__.pop("_optimizer_state", None)
+        if state is not None:
+            self._optimizer.load_state_dict(state)
+
+    # ------------------------------------------------------------------
+    # Prediction
+
+    def _forward(self, X):
+        """Validated X -> network output as a float32 numpy array."""
+        check_is_fitted(self, "module_")
+        inputs = self._to_tensors(self._validate_X(X, reset=False))
+        return self._forward_tensors(inputs).float().cpu().numpy()
+
+    def _forward_tensors(self, inputs):
+        """Network output for CPU or device tensors, in chunks, on the device."""
+        device = self._device
+        module = self.module_
+        was_training = module.training
+        module.eval()
+        outputs = []
+        with torch.inference_mode(), _engine.autocast(self, device):
+            for chunk in predict_batches(inputs):
+                chunk = tuple(t.to(device, non_blocking=True) for t in chunk)
+                outputs.append(module(*chunk))
+        if was_training:
+            module.train()
+        return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+
+    # ------------------------------------------------------------------
+    # Persistence: a GPU-fitted estimator unpickles on a CPU-only machine
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        module = state.get("module_")
+        if module is not None and self._device.type != "cpu":
+            state["module_"] = copy.deepcopy(module).cpu()
+        optimizer = state.pop("_optimizer", None)
+        if optimizer is not None:
+            state["_optimizer_state"] = _to_cpu(optimizer.state_dict())
+        if "_device" in state:
+            state["_device"] = torch.device("cpu")
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "module_" in state:
+            self._optimizer = None
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _to_cpu(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
+
+
+__all__ = ["BaseDeepEstimator", "resolve_device"]

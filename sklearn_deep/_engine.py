@@ -1,0 +1,393 @@
+"""The training loop shared by every estimator.
+
+Small on purpose (DESIGN.md, "Training engine"): tensors are built and moved
+once, a batch is an index slice of a permutation, the L2 penalty rides on the
+optimizer's weight decay (applied to the gradients, weights only), and the loss
+is synchronised once per epoch. Early stopping, ``tol`` and ``n_iter_no_change``
+follow scikit-learn's MLP exactly; so do the ``learning_rate`` schedules of
+``solver='sgd'``.
+
+The functions take the estimator and read its parameters; they write the
+history attributes (``loss_curve_``, ``n_iter_``, ...) as they go, so callbacks
+see them live.
+"""
+
+import contextlib
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_deep._data import BatchIterator
+from sklearn_deep.callbacks import StopTraining
+
+STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+
+_OPTIMIZERS = {
+    "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+    "adagrad": torch.optim.Adagrad,
+}
+# Fused kernels exist for these on CPU and CUDA; RMSprop gets foreach only.
+_FUSED = {"sgd", "adam", "adamw", "adagrad"}
+
+_AUTOCAST_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+
+
+def autocast(est, device):
+    """The autocast context for ``est.precision`` on ``device``."""
+    dtype = _AUTOCAST_DTYPES.get(est.precision)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def split_params(module):
+    """Weights (penalised) and the rest (biases, norms: not penalised)."""
+    decay, no_decay = [], []
+    for name, p in module.named_parameters():
+        if not p.requires_grad:
+            continue
+        is_weight = name.endswith("weight") and p.ndim > 1
+        (decay if is_weight else no_decay).append(p)
+    return decay, no_decay
+
+
+def make_optimizer(est, module, device, l2):
+    """A torch optimizer for ``est.solver`` with the L2 penalty as weight decay.
+
+    ``l2`` is the coefficient added to the gradient of each weight; for
+    ``'adamw'`` it is AdamW's decoupled decay instead.
+    """
+    decay, no_decay = split_params(module)
+    groups = [
+        {"params": decay, "weight_decay": l2},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    solver = est._resolved_solver()
+    kwargs = {"lr": est.learning_rate_init}
+    if solver == "sgd":
+        kwargs.update(
+            momentum=est.momentum,
+            nesterov=bool(est.nesterovs_momentum and est.momentum > 0),
+        )
+    elif solver in ("adam", "adamw"):
+        kwargs.update(betas=(est.beta_1, est.beta_2), eps=est.epsilon)
+    elif solver in ("rmsprop", "adagrad"):
+        kwargs.update(eps=est.epsilon)
+    if solver in _FUSED and device.type in ("cpu", "cuda"):
+        kwargs["fused"] = True
+    else:
+        kwargs["foreach"] = True
+    return _OPTIMIZERS[solver](groups, **kwargs)
+
+
+class _Snapshot:
+    """A copy of a module's state, refreshed in place (no allocation per epoch)."""
+
+    def __init__(self, module):
+        self._live = list(module.state_dict().values())
+        self._saved = [t.detach().clone() for t in self._live]
+
+    def save(self):
+        with torch.no_grad():
+            torch._foreach_copy_(self._saved, self._live)
+
+    def restore(self):
+        with torch.no_grad():
+            torch._foreach_copy_(self._live, self._saved)
+
+
+def _notify(est, hook, **kwargs):
+    for cb in est.callbacks or ():
+        method = getattr(cb, hook, None)
+        if method is not None:
+            method(est, **kwargs)
+
+
+def _log(est, msg):
+    if est.verbose:
+        print(msg, flush=True)
+
+
+def init_history(est):
+    """Reset the history attributes at the start of a fresh fit."""
+    est.n_iter_ = 0
+    est.t_ = 0
+    est.loss_curve_ = []
+    est._no_improvement_count = 0
+    if est.early_stopping:
+        est.validation_scores_ = []
+        est.best_validation_score_ = -np.inf
+        est.best_loss_ = None
+    else:
+        est.validation_scores_ = None
+        est.best_validation_score_ = None
+        est.best_loss_ = np.inf
+
+
+def _update_no_improvement(est, loss, score):
+    """scikit-learn's MLP rule; returns True when the epoch is a new best."""
+    if est.early_stopping:
+        est.validation_scores_.append(score)
+        if score < est.best_validation_score_ + est.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if score > est.best_validation_score_:
+            est.best_validation_score_ = score
+            return True
+        return False
+    if loss > est.best_loss_ - est.tol:
+        est._no_improvement_count += 1
+    else:
+        est._no_improvement_count = 0
+    if loss < est.best_loss_:
+        est.best_loss_ = loss
+        return True
+    return False
+
+
+def _current_lr(optimizer):
+    return optimizer.param_groups[0]["lr"]
+
+
+def _set_lr(optimizer, lr):
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def run_stochastic(est, train, valid, *, incremental, generator):
+    """Train ``est.module_`` by mini-batches for up to ``max_iter`` epochs.
+
+    One epoch with ``incremental`` (``partial_fit``). ``valid`` is the
+    early-stopping split (a Batch on the device) or None. Returns nothing;
+    the estimator's history attributes and ``module_`` are updated.
+    """
+    module, optimizer, device = est.module_, est._optimizer, est._device
+    schedule = est.learning_rate if est._resolved_solver() == "sgd" else "constant"
+    n = len(train)
+    batch_size = est._effective_batch_size(n)
+    l2, l2_per_batch, l1 = est._penalty()
+    mean_weight = 1.0 if train.weight is None else float(train.weight.mean())
+    batches = BatchIterator(train, batch_size, est.shuffle, generator)
+    scaler = None
+    if est.precision == "16-mixed" and device.type == "cuda":
+        scaler = torch.amp.GradScaler("cuda")
+    best = _Snapshot(module)
+    n_epochs = 1 if incremental else est.max_iter
+    stop_reason = None
+    est.n_iter_ = 0  # scikit-learn counts the epochs of this call only
+
+    _notify(est, "on_train_begin")
+    module.train()
+    try:
+        for _ in range(n_epochs):
+            epoch = est.n_iter_ + 1
+            _notify(est, "on_epoch_begin", epoch=epoch)
+            tic = time.perf_counter()
+            total = torch.zeros((), device=device)
+            for batch in batches:
+                m = len(batch)
+                if l2_per_batch and l2:
+                    # scikit-learn's MLP divides the penalty by the batch size
+                    for group in optimizer.param_groups[:1]:
+                        group["weight_decay"] = l2 / (m * mean_weight)
+                inputs = est._augment(batch.inputs, generator)
+                with autocast(est, device):
+                    loss = est._loss(module(*inputs), batch.target, batch.weight)
+                optimizer.zero_grad(set_to_none=True)
+                if scaler is None:
+                    loss.backward()
+                    optimizer.step()
+                else:
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                if l1:
+                    _soft_threshold(optimizer, l1)
+                total += loss.detach() * m
+            data_loss = total.item() / n  # the one synchronisation of the epoch
+            loss_value = data_loss + est._penalty_value(len(batches), n)
+
+            est.n_iter_ += 1
+            est.t_ += n
+            est.loss_ = loss_value
+            est.loss_curve_.append(loss_value)
+
+            if not np.isfinite(loss_value):
+                stop_reason = "diverged"
+                break
+
+            score = None
+            if valid is not None:
+                module.eval()
+                score = est._validation_score(valid)
+                module.train()
+            improved = _update_no_improvement(est, loss_value, score)
+            if improved:
+                best.save()
+            _log(est, _epoch_line(est, loss_value, score, optimizer, tic))
+            if schedule == "invscaling":
+                lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
+                _set_lr(optimizer, lr)
+
+            _notify(
+                est,
+                "on_epoch_end",
+                epoch=epoch,
+                loss=loss_value,
+                validation_score=score,
+            )
+
+            if est._no_improvement_count > est.n_iter_no_change:
+                what = "Validation score" if est.early_stopping else "Training loss"
+                msg = (
+                    f"{what} did not improve more than tol={est.tol} for "
+                    f"{est.n_iter_no_change} consecutive epochs."
+                )
+                lr = _current_lr(optimizer)
+                if schedule == "adaptive" and lr > 1e-6:
+                    _set_lr(optimizer, lr / 5.0)
+                    est._no_improvement_count = 0
+                    _log(est, f"{msg} Setting learning rate to {lr / 5.0:g}.")
+                else:
+                    _log(est, f"{msg} Stopping.")
+                    stop_reason = "converged"
+                    break
+    except StopTraining as exc:
+        stop_reason = "callback"
+        _log(est, f"Stopped by a callback: {exc}")
+    except KeyboardInterrupt:
+        stop_reason = "interrupted"
+        warnings.warn(
+            f"Training interrupted by user after {est.n_iter_} epochs; "
+            f"{type(est).__name__} keeps the weights reached"
+            + (" (the best validation epoch)." if est.early_stopping else ".")
+            + " Call fit again to start over, or partial_fit to continue.",
+            UserWarning,
+        )
+    finally:
+        module.eval()
+
+    if stop_reason == "diverged":
+        best.restore()
+        good = [v for v in est.loss_curve_ if np.isfinite(v)]
+        est.loss_ = min(good) if good else float("nan")
+        warnings.warn(
+            f"{type(est).__name__} diverged at epoch {est.n_iter_}: the "
+            f"training loss became {est.loss_curve_[-1]}. The weights of the "
+            f"best finite epoch (loss {est.loss_:.6g}) were restored. Lower "
+            f"learning_rate_init (now {est.learning_rate_init}) or scale the "
+            f"inputs, for example with StandardScaler.",
+            ConvergenceWarning,
+        )
+    elif est.early_stopping and est.n_iter_ > 0:
+        best.restore()
+    if stop_reason is None and not incremental and est.n_iter_ >= est.max_iter:
+        warnings.warn(
+            f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
+            f"and the optimization hasn't converged yet. Increase max_iter to "
+            f"train longer.",
+            ConvergenceWarning,
+        )
+    _notify(est, "on_train_end")
+
+
+def _soft_threshold(optimizer, l1):
+    """The proximal step of the L1 penalty on the weights (first group)."""
+    group = optimizer.param_groups[0]
+    threshold = group["lr"] * l1
+    with torch.no_grad():
+        for p in group["params"]:
+            p.copy_(torch.sign(p) * torch.clamp(p.abs() - threshold, min=0.0))
+
+
+def _epoch_line(est, loss, score, optimizer, tic):
+    width = len(str(est.max_iter))
+    line = f"epoch {est.n_iter_:>{width}}  loss {loss:.6f}"
+    if score is not None:
+        line += f"  validation score {score:.4f}"
+        if score == est.best_validation_score_:
+            line += " *"
+    line += f"  lr {_current_lr(optimizer):.3g}  {time.perf_counter() - tic:.2f}s"
+    return line
+
+
+def run_lbfgs(est, train):
+    """Train ``est.module_`` on the full batch with torch's L-BFGS.
+
+    The L2 penalty is a loss term here (the gradient is full-batch, so it costs
+    nothing noticeable). ``loss_curve_`` holds the loss at each iteration.
+    """
+    module, device = est.module_, est._device
+    n = len(train)
+    l2, l2_per_batch, _ = est._penalty()
+    if l2_per_batch:
+        l2 = l2 / (n if train.weight is None else float(train.weight.sum()))
+    decay, _ = split_params(module)
+    optimizer = torch.optim.LBFGS(
+        [p for p in module.parameters() if p.requires_grad],
+        lr=1.0,
+        max_iter=est.max_iter,
+        max_eval=est.max_fun,
+        tolerance_grad=est.tol,
+        tolerance_change=1e-9,
+        history_size=10,
+        line_search_fn="strong_wolfe",
+    )
+    state = optimizer.state[optimizer._params[0]]
+    per_iter = {}
+
+    def closure():
+        optimizer.zero_grad(set_to_none=True)
+        with autocast(est, device):
+            loss = est._loss(module(*train.inputs), train.target, train.weight)
+        if l2:
+            loss = loss + 0.5 * l2 * sum((w * w).sum() for w in decay)
+        loss.backward()
+        per_iter[state.get("n_iter", 0)] = loss.item()
+        return loss
+
+    _notify(est, "on_train_begin")
+    module.train()
+    tic = time.perf_counter()
+    try:
+        optimizer.step(closure)
+    except KeyboardInterrupt:
+        warnings.warn(
+            f"Training interrupted by user; {type(est).__name__} keeps the "
+            f"weights reached.",
+            UserWarning,
+        )
+    finally:
+        module.eval()
+    est.n_iter_ = int(state.get("n_iter", 0))
+    est.t_ = n * max(est.n_iter_, 1)
+    est.loss_curve_ = [per_iter[k] for k in sorted(per_iter)]
+    est.loss_ = est.loss_curve_[-1] if est.loss_curve_ else float("nan")
+    est.best_loss_ = min(est.loss_curve_) if est.loss_curve_ else float("nan")
+    _log(
+        est,
+        f"lbfgs: {est.n_iter_} iterations, {state.get('func_evals', 0)} loss "
+        f"evaluations, loss {est.loss_:.6f}, {time.perf_counter() - tic:.2f}s",
+    )
+    if not np.isfinite(est.loss_):
+        warnings.warn(
+            f"{type(est).__name__}: L-BFGS ended with a non-finite loss "
+            f"({est.loss_}). Scale the inputs, for example with StandardScaler, "
+            f"or raise alpha.",
+            ConvergenceWarning,
+        )
+    elif est.n_iter_ >= est.max_iter:
+        warnings.warn(
+            f"lbfgs failed to converge after {est.max_iter} iterations. "
+            f"Increase max_iter or scale the inputs, for example with "
+            f"StandardScaler.",
+            ConvergenceWarning,
+        )
+    _notify(est, "on_train_end")

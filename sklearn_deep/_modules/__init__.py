@@ -1,0 +1,5 @@
+"""Plain torch networks, one file per family. No scikit-learn here."""
+
+from sklearn_deep._modules._mlp import ACTIVATIONS, MLP, LinearModel
+
+__all__ = ["ACTIVATIONS", "MLP", "LinearModel"]

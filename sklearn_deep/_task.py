@@ -1,0 +1,356 @@
+"""The two tasks: classification and regression.
+
+Each half says how targets are encoded, which loss trains the network (always
+on logits), how the network's output becomes predictions, and how the
+early-stopping split is scored. A public estimator is one of these mixins plus
+``BaseDeepEstimator``.
+"""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import (
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
+from sklearn.utils.validation import column_or_1d
+
+from sklearn_deep.utils._compat import _fit_context
+
+
+def _is_stochastic(est):
+    from sklearn_deep._engine import STOCHASTIC_SOLVERS
+
+    if est._resolved_solver() not in STOCHASTIC_SOLVERS:
+        raise AttributeError(
+            f"partial_fit is only available for the stochastic solvers "
+            f"{STOCHASTIC_SOLVERS}; solver={est.solver!r} trains on the full "
+            f"batch."
+        )
+    return True
+
+
+class ClassifierTaskMixin(ClassifierMixin):
+    """Classification: labels through ``classes_``, cross-entropy on logits.
+
+    Binary problems have one output unit (binary cross-entropy), multiclass
+    problems one per class (softmax cross-entropy) and multilabel indicator
+    targets one per label (binary cross-entropy each), as scikit-learn's MLP.
+    """
+
+    _multilabel_supported = True
+
+    def _encode_targets(self, y, *, fresh, classes=None):
+        """Check ``y``, set ``classes_`` on a fresh fit, return encoded targets."""
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        kind = type_of_target(y)
+        if kind == "multilabel-indicator" and not self._multilabel_supported:
+            raise ValueError(
+                f"{type(self).__name__} does not support multilabel targets "
+                f"(y of shape {y.shape}); pass one label per sample, or use "
+                f"MLPClassifier."
+            )
+        if kind == "multilabel-indicator":
+            labels = np.arange(y.shape[1])
+        elif classes is not None:
+            labels = unique_labels(classes)
+        else:
+            labels = unique_labels(y)
+        if fresh:
+            if kind != "multilabel-indicator" and len(labels) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes, "
+                    f"but y contains only one class: {labels[0]!r}. Check the "
+                    f"target, or the split that produced this training set."
+                )
+            self._set_classes(labels, kind)
+        elif kind == "multilabel-indicator" or self._target_kind == "multilabel":
+            if kind != "multilabel-indicator" or y.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"y has {kind!r} targets of shape {y.shape}, but "
+                    f"{type(self).__name__} was fitted on multilabel targets with "
+                    f"{len(self.classes_)} labels."
+                )
+        elif not np.isin(labels, self.classes_).all() or (
+            classes is not None and not np.array_equal(labels, self.classes_)
+        ):
+            raise ValueError(
+                f"warm_start and partial_fit need y with the classes seen in the "
+                f"first fit: expected a subset of {self.classes_.tolist()}, got "
+                f"{labels.tolist()}."
+            )
+        if self._target_kind == "multilabel":
+            return y.astype(np.float32)
+        index = np.searchsorted(self.classes_, y)
+        if self._target_kind == "binary":
+            return index.astype(np.float32).reshape(-1, 1)
+        return index.astype(np.int64)
+
+    def _set_classes(self, labels, kind):
+        self.classes_ = labels
+        if kind == "multilabel-indicator":
+            self._target_kind = "multilabel"
+        elif len(labels) == 2:
+            self._target_kind = "binary"
+        else:
+            self._target_kind = "multiclass"
+        self.n_outputs_ = 1 if self._target_kind == "binary" else len(labels)
+
+    def _class_weights(self, y_encoded):
+        """Per-sample multipliers from ``class_weight``, or None."""
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is None or self._target_kind == "multilabel":
+            return None
+        if isinstance(class_weight, dict):
+            unknown = [k for k in class_weight if k not in set(self.classes_)]
+            if unknown:
+                raise ValueError(
+                    f"class_weight has labels that are not classes of y: "
+                    f"{unknown}; the classes are {self.classes_.tolist()}."
+                )
+        index = y_encoded.ravel().astype(np.int64)
+        return compute_sample_weight(
+            class_weight
+            if class_weight == "balanced"
+            else {i: class_weight.get(c, 1.0) for i, c in enumerate(self.classes_)},
+            index,
+        )
+
+    def _loss(self, logits, target, weight):
+        logits = logits.float()
+        if self._target_kind == "multiclass":
+            if weight is None:
+                return F.cross_entropy(logits, target)
+            per_sample = F.cross_entropy(logits, target, reduction="none")
+        else:
+            if weight is None:
+                loss = F.binary_cross_entropy_with_logits(
+                    logits, target, reduction="sum"
+                )
+                return loss / logits.shape[0]
+            per_sample = F.binary_cross_entropy_with_logits(
+                logits, target, reduction="none"
+            ).sum(1)
+        return (per_sample * weight).sum() / weight.sum()
+
+    def _validation_score(self, valid):
+        """Accuracy on the early-stopping split, computed on the device."""
+        logits = self._forward_tensors(valid.inputs)
+        if self._target_kind == "multiclass":
+            correct = logits.argmax(1) == valid.target
+        else:
+            correct = ((logits > 0) == (valid.target > 0.5)).all(1)
+        correct = correct.float()
+        if valid.weight is None:
+            return correct.mean().item()
+        return ((correct * valid.weight).sum() / valid.weight.sum()).item()
+
+    def _logits_to_labels(self, logits):
+        if self._target_kind == "multilabel":
+            return (logits > 0).astype(int)
+        if self._target_kind == "binary":
+            return self.classes_[(logits[:, 0] > 0).astype(int)]
+        return self.classes_[logits.argmax(1)]
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Labels from ``classes_``; a 0/1 indicator matrix for multilabel
+            targets.
+        """
+        return self._logits_to_labels(self._forward(X))
+
+    def predict_proba(self, X):
+        """Probability estimates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The probability of each class, in the order of ``classes_``
+            (for multilabel targets, of each label independently).
+        """
+        logits = torch.from_numpy(self._forward(X)).double()
+        if self._target_kind == "multiclass":
+            return torch.softmax(logits, 1).numpy()
+        p = torch.sigmoid(logits).numpy()
+        if self._target_kind == "binary":
+            return np.hstack([1.0 - p, p])
+        return p
+
+    def predict_log_proba(self, X):
+        """Logarithm of the probability estimates.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``, computed stably from the logits.
+        """
+        logits = torch.from_numpy(self._forward(X)).double()
+        if self._target_kind == "multiclass":
+            return torch.log_softmax(logits, 1).numpy()
+        if self._target_kind == "binary":
+            return torch.hstack([F.logsigmoid(-logits), F.logsigmoid(logits)]).numpy()
+        return F.logsigmoid(logits).numpy()
+
+    @available_if(_is_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch over the given samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            The target labels.
+
+        classes : array-like of shape (n_classes,), default=None
+            Every class that any call will see. Required on the first call
+            (unless ``y`` is a multilabel indicator matrix); ignored after it.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one epoch further.
+        """
+        first = not hasattr(self, "classes_")
+        if first and classes is None and type_of_target(y) != "multilabel-indicator":
+            raise ValueError(
+                f"classes must be passed on the first call to partial_fit: "
+                f"{type(self).__name__} needs every class in advance, for "
+                f"example partial_fit(X, y, classes=np.unique(y_all))."
+            )
+        return self._fit(
+            X,
+            y,
+            sample_weight=sample_weight,
+            incremental=True,
+            classes=classes if first else None,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = self._multilabel_supported
+        return tags
+
+
+class RegressorTaskMixin(RegressorMixin):
+    """Regression: half the mean squared error on float32 targets.
+
+    Several targets (y of shape (n_samples, n_targets)) are predicted jointly.
+    """
+
+    _multilabel_supported = False
+
+    def _encode_targets(self, y, *, fresh, classes=None):
+        y = np.asarray(y, dtype=np.float32)
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+            single = True
+        else:
+            single = False
+        if fresh:
+            self.n_outputs_ = y.shape[1]
+            self._single_output = single
+        elif y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y.shape[1]} targets, but {type(self).__name__} was "
+                f"fitted with {self.n_outputs_}; pass y with the same targets."
+            )
+        return y
+
+    def _class_weights(self, y_encoded):
+        return None
+
+    def _loss(self, output, target, weight):
+        output = output.float()
+        if weight is None:
+            return 0.5 * F.mse_loss(output, target)
+        per_sample = ((output - target) ** 2).mean(1)
+        return 0.5 * (per_sample * weight).sum() / weight.sum()
+
+    def _validation_score(self, valid):
+        """R^2 (averaged over targets) on the early-stopping split."""
+        pred = self._forward_tensors(valid.inputs).float()
+        target = valid.target
+        w = (
+            torch.ones(len(target), 1, device=target.device)
+            if valid.weight is None
+            else valid.weight.reshape(-1, 1)
+        )
+        mean = (w * target).sum(0) / w.sum()
+        ss_res = (w * (target - pred) ** 2).sum(0)
+        ss_tot = (w * (target - mean) ** 2).sum(0)
+        r2 = torch.where(
+            ss_tot > 0,
+            1 - ss_res / ss_tot.clamp_min(torch.finfo(ss_tot.dtype).tiny),
+            (ss_res == 0).float(),
+        )
+        return r2.mean().item()
+
+    def predict(self, X):
+        """Predict target values.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            The predicted values, shaped as the ``y`` given to ``fit``.
+        """
+        out = self._forward(X)
+        return out.ravel() if self._single_output else out
+
+    @available_if(_is_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch over the given samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            The target values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one epoch further.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)

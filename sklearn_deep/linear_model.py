@@ -1,0 +1,543 @@
+"""Linear models trained on torch: logistic regression and linear regression."""
+
+from numbers import Real
+
+import numpy as np
+import torch
+
+from sklearn_deep._base import BaseDeepEstimator
+from sklearn_deep._modules import LinearModel
+from sklearn_deep._task import ClassifierTaskMixin, RegressorTaskMixin
+from sklearn_deep.utils._compat import Interval, StrOptions
+from sklearn_deep.utils._docstring import fill_doc
+
+_SMOOTH_PENALTIES = (None, "l2")
+
+
+class _BaseLinear(BaseDeepEstimator):
+    _parameter_constraints: dict = {
+        **BaseDeepEstimator._parameter_constraints,
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "solver": [
+            StrOptions({"auto", "lbfgs", "sgd", "adam", "adamw", "rmsprop", "adagrad"})
+        ],
+    }
+    _full_batch_solver = "lbfgs"
+
+    def _resolved_solver(self):
+        if self.solver != "auto":
+            return self.solver
+        if self.penalty in _SMOOTH_PENALTIES:
+            return self._full_batch_solver
+        return "adam"
+
+    def _check_params(self):
+        super()._check_params()
+        solver = self._resolved_solver()
+        if solver in ("lbfgs", "normal") and self.penalty not in _SMOOTH_PENALTIES:
+            raise ValueError(
+                f"solver={solver!r} supports penalty='l2' or None, got "
+                f"penalty={self.penalty!r}. Use solver='sgd' or 'adam' (they take "
+                f"proximal steps for the L1 part), or solver='auto'."
+            )
+
+    def _penalty(self):
+        if self.penalty is None:
+            return 0.0, False, 0.0
+        if self.penalty == "l2":
+            return self.alpha, False, 0.0
+        if self.penalty == "l1":
+            return 0.0, False, self.alpha
+        return self.alpha * (1 - self.l1_ratio), False, self.alpha * self.l1_ratio
+
+    def _build_module(self, n_features_in, n_outputs):
+        return LinearModel(n_features_in, n_outputs, bias=self.fit_intercept)
+
+    def _weight_and_bias(self):
+        if not hasattr(self, "module_"):
+            raise AttributeError(
+                f"This {type(self).__name__} instance is not fitted yet."
+            )
+        layer = self.module_.linear
+        weight = layer.weight.detach().cpu().numpy().astype(np.float64)
+        if layer.bias is None:
+            bias = np.zeros(weight.shape[0])
+        else:
+            bias = layer.bias.detach().cpu().numpy().astype(np.float64)
+        return weight, bias
+
+
+_LINEAR_PARAMETERS = """
+    penalty : {'l2', 'l1', 'elasticnet'} or None, default=%(penalty)s
+        The penalty on the coefficients (never on the intercept):
+        ``alpha * R(w)`` added to the mean loss, with
+        ``R = ||w||_2^2 / 2``, ``||w||_1``, or
+        ``l1_ratio * ||w||_1 + (1 - l1_ratio) * ||w||_2^2 / 2``, as in
+        scikit-learn's SGD estimators.
+
+    alpha : float, default=0.0001
+        Strength of the penalty. Equivalent to ``1 / (C * n_samples)`` in
+        scikit-learn's ``%(sklearn_name)s``.
+
+    l1_ratio : float, default=0.15
+        The L1 share of the elastic net, in [0, 1]. Only used with
+        ``penalty='elasticnet'``.
+
+    fit_intercept : bool, default=True
+        Whether to learn an intercept.
+
+    solver : %(solvers)s, default='auto'
+        ``'auto'`` picks %(auto)s for ``penalty`` in {'l2', None}, and
+        ``'adam'`` with proximal steps for 'l1' and 'elasticnet'.
+        %(solver_note)s
+
+    max_iter : int, default=100
+        Maximum number of iterations (``'lbfgs'``) or epochs.
+
+    tol : float, default=1e-4
+        Gradient tolerance of ``'lbfgs'``; minimum improvement that counts
+        for the stochastic solvers.
+
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size of the stochastic solvers; ``'auto'`` means
+        ``min(200, n_samples)``. Raise it for large data.
+
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        The step-size schedule of ``solver='sgd'``.
+
+    learning_rate_init : float, default=0.01
+        The initial step size of the stochastic solvers.
+
+    power_t : float, default=0.5
+        Exponent of the ``'invscaling'`` schedule.
+
+    momentum : float, default=0.9
+        Momentum of ``solver='sgd'``.
+
+    nesterovs_momentum : bool, default=True
+        Whether ``solver='sgd'`` uses Nesterov's momentum.
+
+    beta_1 : float, default=0.9
+        First-moment decay of Adam and AdamW.
+
+    beta_2 : float, default=0.999
+        Second-moment decay of Adam and AdamW.
+
+    epsilon : float, default=1e-8
+        Numerical stability constant of the adaptive solvers.
+
+    shuffle : bool, default=True
+        Whether to shuffle the samples each epoch.
+
+    {{early_stopping}}
+
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of ``'lbfgs'``.
+"""
+
+_LINEAR_COMMON = """
+    {{random_state}}
+
+    verbose : bool, default=False
+        Whether to print progress.
+
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the previous solution.
+
+    {{device}}
+
+    {{callbacks}}
+
+    {{precision}}
+"""
+
+
+def _linear_doc(**values):
+    def decorate(cls):
+        text = (_LINEAR_PARAMETERS % values).strip("\n")
+        doc = cls.__doc__.replace("    {{linear_parameters}}", text)
+        doc = doc.replace("    {{linear_common}}", _LINEAR_COMMON.strip("\n"))
+        cls.__doc__ = doc
+        return fill_doc(cls)
+
+    return decorate
+
+
+@_linear_doc(
+    penalty="'l2'",
+    sklearn_name="LogisticRegression",
+    solvers="{'auto', 'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'}",
+    auto="``'lbfgs'`` (full batch, quasi-Newton)",
+    solver_note="Use a stochastic solver for data that does not fit in memory "
+    "at once, and for ``partial_fit``.",
+)
+class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
+    """Logistic regression (binary and multinomial) trained on torch.
+
+    Full-batch L-BFGS by default, mini-batch solvers for large data and
+    ``partial_fit``. Binary problems learn one coefficient vector, multiclass
+    problems the multinomial (softmax) model, as scikit-learn's
+    ``LogisticRegression``.
+
+    Parameters
+    ----------
+    {{linear_parameters}}
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes in the loss, ``{label: weight}``; ``'balanced'``
+        weighs classes inversely to their frequency.
+
+    {{linear_common}}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        The coefficients; one row for binary problems.
+
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        The intercepts (zeros with ``fit_intercept=False``).
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    n_outputs_ : int
+        Number of outputs of the linear layer.
+
+    {{history_attributes}}
+
+    See Also
+    --------
+    LinearRegression : The regressor with the same solvers.
+    sklearn.linear_model.LogisticRegression : scikit-learn's version.
+    sklearn.linear_model.SGDClassifier : scikit-learn's stochastic version.
+
+    Notes
+    -----
+    The objective is the mean log-loss plus ``alpha * R(w)``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn_deep import LogisticRegression
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    >>> clf.score(X, y) > 0.95
+    True
+    """
+
+    _multilabel_supported = False
+    _parameter_constraints: dict = {
+        **_BaseLinear._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        penalty="l2",
+        *,
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        solver="auto",
+        max_iter=100,
+        tol=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.01,
+        power_t=0.5,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        max_fun=15000,
+        class_weight=None,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        device="auto",
+        callbacks=None,
+        precision="32",
+    ):
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.class_weight = class_weight
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.device = device
+        self.callbacks = callbacks
+        self.precision = precision
+
+    @property
+    def coef_(self):
+        return self._weight_and_bias()[0]
+
+    @property
+    def intercept_(self):
+        return self._weight_and_bias()[1]
+
+    def decision_function(self, X):
+        """Confidence scores: the linear model's output (logits).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For binary problems, the score of ``classes_[1]``.
+        """
+        scores = self._forward(X).astype(np.float64)
+        return scores.ravel() if self._target_kind == "binary" else scores
+
+
+@_linear_doc(
+    penalty="None",
+    sklearn_name="Ridge (alpha_ridge = alpha * n_samples)",
+    solvers="{'auto', 'normal', 'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'}",
+    auto="``'normal'`` (the normal equations, solved exactly in float64)",
+    solver_note="Use a stochastic solver for data that does not fit in memory "
+    "at once, and for ``partial_fit``.",
+)
+class LinearRegression(RegressorTaskMixin, _BaseLinear):
+    """Least-squares linear regression on torch, with optional penalties.
+
+    By default the exact least-squares solution (the normal equations in
+    float64, on the device); with ``penalty='l2'`` ridge regression; with
+    'l1' or 'elasticnet' a lasso or elastic net trained by mini-batches.
+    Several targets are fitted jointly.
+
+    Parameters
+    ----------
+    {{linear_parameters}}
+
+    {{linear_common}}
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        The coefficients.
+
+    intercept_ : float or ndarray of shape (n_targets,)
+        The intercept (0.0 with ``fit_intercept=False``).
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    n_outputs_ : int
+        Number of targets.
+
+    {{history_attributes}}
+
+    See Also
+    --------
+    LogisticRegression : The classifier with the same solvers.
+    sklearn.linear_model.LinearRegression : scikit-learn's least squares.
+    sklearn.linear_model.SGDRegressor : scikit-learn's stochastic version.
+
+    Notes
+    -----
+    The objective is half the mean squared error plus ``alpha * R(w)``. With
+    ``solver='normal'`` and no penalty, rank-deficient X gets the minimum-norm
+    solution, as scikit-learn's ``LinearRegression``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn_deep import LinearRegression
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = LinearRegression().fit(X, y)
+    >>> round(reg.score(X, y), 2)
+    0.52
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseLinear._parameter_constraints,
+        "solver": [
+            StrOptions(
+                {
+                    "auto",
+                    "normal",
+                    "lbfgs",
+                    "sgd",
+                    "adam",
+                    "adamw",
+                    "rmsprop",
+                    "adagrad",
+                }
+            )
+        ],
+    }
+    _full_batch_solver = "normal"
+
+    def __init__(
+        self,
+        penalty=None,
+        *,
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        solver="auto",
+        max_iter=100,
+        tol=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.01,
+        power_t=0.5,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        max_fun=15000,
+        random_state=None,
+        verbose=False,
+        warm_start=False,
+        device="auto",
+        callbacks=None,
+        precision="32",
+    ):
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.device = device
+        self.callbacks = callbacks
+        self.precision = precision
+
+    @property
+    def coef_(self):
+        weight = self._weight_and_bias()[0]
+        return weight[0] if self._single_output else weight
+
+    @property
+    def intercept_(self):
+        bias = self._weight_and_bias()[1]
+        return float(bias[0]) if self._single_output else bias
+
+    def _run_closed_form(self, train):
+        """Weighted ridge / least squares by the normal equations, in float64.
+
+        X is centred (with the sample weights) chunk by chunk, so no float64
+        copy of the whole of X is made; the intercept follows from the means.
+        """
+        X, y = train.inputs[0], train.target
+        device = X.device if X.device.type != "mps" else torch.device("cpu")
+        X, y = X.to(device), y.to(device).double()
+        n, p = X.shape
+        w = (
+            torch.ones(n, dtype=torch.float64, device=device)
+            if train.weight is None
+            else train.weight.to(device).double()
+        )
+        w_sum = w.sum()
+        if self.fit_intercept:
+            x_mean = _chunked_mean(X, w)
+            y_mean = (w @ y) / w_sum
+        else:
+            x_mean = torch.zeros(p, dtype=torch.float64, device=device)
+            y_mean = torch.zeros(y.shape[1], dtype=torch.float64, device=device)
+        gram = torch.zeros(p, p, dtype=torch.float64, device=device)
+        xty = torch.zeros(p, y.shape[1], dtype=torch.float64, device=device)
+        for start in range(0, n, 65536):
+            xc = X[start : start + 65536].double() - x_mean
+            wc = w[start : start + 65536, None]
+            gram += xc.T @ (wc * xc)
+            xty += xc.T @ (wc * (y[start : start + 65536] - y_mean))
+        gram /= w_sum
+        xty /= w_sum
+        alpha = self.alpha if self.penalty == "l2" else 0.0
+        if alpha:
+            gram += alpha * torch.eye(p, dtype=torch.float64, device=device)
+        chol, info = torch.linalg.cholesky_ex(gram)
+        if int(info) == 0 and _well_conditioned(chol):
+            coef = torch.cholesky_solve(xty, chol)
+        else:  # singular: the minimum-norm solution, as scipy's lstsq
+            coef = torch.linalg.pinv(gram.cpu(), hermitian=True).to(device) @ xty
+        intercept = y_mean - x_mean @ coef
+        self.module_.set_parameters(coef.T.float(), intercept.float())
+
+        with torch.no_grad():
+            loss = float(
+                self._loss(self.module_(train.inputs[0]), train.target, train.weight)
+            )
+        loss += self._penalty_value(1, n)
+        self.n_iter_ = 1
+        self.t_ = n
+        self.loss_ = self.best_loss_ = loss
+        self.loss_curve_ = [loss]
+
+
+def _chunked_mean(X, w):
+    total = torch.zeros(X.shape[1], dtype=torch.float64, device=X.device)
+    for start in range(0, X.shape[0], 65536):
+        total += w[start : start + 65536] @ X[start : start + 65536].double()
+    return total / w.sum()
+
+
+def _well_conditioned(chol):
+    diag = torch.diagonal(chol)
+    return bool(diag.min() > 1e-7 * diag.max())
