@@ -354,3 +354,8 @@ class RegressorTaskMixin(RegressorMixin):
             The estimator, trained one epoch further.
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
