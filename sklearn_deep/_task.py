@@ -329,7 +329,7 @@ class RegressorTaskMixin(RegressorMixin):
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
             The predicted values, shaped as the ``y`` given to ``fit``.
         """
-        out = self._forward(X)
+        out = self._forward(X).astype(np.float64)
         return out.ravel() if self._single_output else out
 
     @available_if(_is_stochastic)
