@@ -379,6 +379,50 @@ class BaseDeepEstimator(BaseEstimator):
         return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
 
     # ------------------------------------------------------------------
+    # Interoperability
+
+    def to_skorch(self, **net_params):
+        """Hand a copy of the trained network to an equivalent skorch net.
+
+        For users who want skorch's callbacks and logging: the returned net is
+        initialized with a deep copy of ``module_`` (so training it does not
+        change this estimator), the matching loss, and this estimator's
+        optimizer settings, ready for ``partial_fit``, ``predict`` or
+        ``predict_proba``. skorch works on encoded targets: class indices
+        into ``classes_`` for classifiers, float32 arrays for regressors.
+
+        Parameters
+        ----------
+        **net_params : dict
+            Passed to the skorch net's constructor, overriding the defaults
+            derived from this estimator (``max_epochs``, ``lr``, ...).
+
+        Returns
+        -------
+        net : skorch.NeuralNet
+            A ``NeuralNetClassifier``, ``NeuralNetBinaryClassifier`` or
+            ``NeuralNetRegressor``, initialized.
+        """
+        check_is_fitted(self, "module_")
+        net_class, criterion = self._skorch_net()
+        solver = self._resolved_solver()
+        optimizer = _engine._OPTIMIZERS.get(solver, torch.optim.Adam)
+        batch_size = self.batch_size if self.batch_size != "auto" else 200
+        params = {
+            "module": copy.deepcopy(self.module_),
+            "criterion": criterion,
+            "optimizer": optimizer,
+            "lr": getattr(self, "learning_rate_init", 0.001),
+            "max_epochs": self.max_iter,
+            "batch_size": batch_size,
+            "train_split": None,
+            "device": str(self._device),
+            "verbose": int(self.verbose),
+        }
+        params.update(net_params)
+        return net_class(**params).initialize()
+
+    # ------------------------------------------------------------------
     # Persistence: a GPU-fitted estimator unpickles on a CPU-only machine
 
     def __getstate__(self):

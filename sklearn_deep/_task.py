@@ -102,6 +102,15 @@ class ClassifierTaskMixin(ClassifierMixin):
             self._target_kind = "multiclass"
         self.n_outputs_ = 1 if self._target_kind == "binary" else len(labels)
 
+    def _skorch_net(self):
+        import skorch
+
+        if self._target_kind == "binary":
+            return skorch.NeuralNetBinaryClassifier, torch.nn.BCEWithLogitsLoss
+        if self._target_kind == "multilabel":
+            return skorch.NeuralNet, torch.nn.BCEWithLogitsLoss
+        return skorch.NeuralNetClassifier, torch.nn.CrossEntropyLoss
+
     def _class_weights(self, y_encoded):
         """Per-sample multipliers from ``class_weight``, or None."""
         class_weight = getattr(self, "class_weight", None)
@@ -289,6 +298,11 @@ class RegressorTaskMixin(RegressorMixin):
 
     def _class_weights(self, y_encoded):
         return None
+
+    def _skorch_net(self):
+        import skorch
+
+        return skorch.NeuralNetRegressor, torch.nn.MSELoss
 
     def _loss(self, output, target, weight):
         output = output.float()
