@@ -426,7 +426,7 @@ class BaseDeepEstimator(BaseEstimator):
     # Persistence: a GPU-fitted estimator unpickles on a CPU-only machine
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: never alter the live one
         module = state.get("module_")
         if module is not None and self._device.type != "cpu":
             state["module_"] = copy.deepcopy(module).cpu()
