@@ -217,10 +217,27 @@ class BaseDeepEstimator(BaseEstimator):
 
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         saved = dict(self.__dict__)
+        # warm_start and partial_fit train in place (network, optimizer, history
+        # lists, RNG): keep copies of those too, to put back on failure
+        for key, value in saved.items():
+            if key.endswith("_") or key.startswith("_"):
+                if key not in ("module_", "_optimizer"):
+                    saved[key] = copy.deepcopy(value)
+        module, optimizer = saved.get("module_"), saved.get("_optimizer")
+        in_place = module is not None and (self.warm_start or incremental)
+        if in_place:
+            weights = copy.deepcopy(module.state_dict())
+            optimizer_state = None
+            if optimizer is not None:
+                optimizer_state = copy.deepcopy(optimizer.state_dict())
         try:
             return self._fit_inner(X, y, sample_weight, incremental, classes)
         except BaseException:
             # nothing half-fit is left behind: put the previous state back
+            if in_place:
+                module.load_state_dict(weights)
+                if optimizer is not None:
+                    optimizer.load_state_dict(optimizer_state)
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise

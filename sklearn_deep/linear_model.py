@@ -77,9 +77,9 @@ _LINEAR_PARAMETERS = """
         ``l1_ratio * ||w||_1 + (1 - l1_ratio) * ||w||_2^2 / 2``, as in
         scikit-learn's SGD estimators.
 
-    alpha : float, default=0.0001
+    alpha : float, default=%(alpha)s
         Strength of the penalty. Equivalent to ``1 / (C * n_samples)`` in
-        scikit-learn's ``%(sklearn_name)s``.
+        scikit-learn's ``%(sklearn_name)s``.%(alpha_note)s
 
     l1_ratio : float, default=0.15
         The L1 share of the elastic net, in [0, 1]. Only used with
@@ -167,6 +167,10 @@ def _linear_doc(**values):
 
 @_linear_doc(
     penalty="'l2'",
+    alpha="0.001",
+    alpha_note=" The default is stronger than SGDClassifier's 1e-4: L-BFGS "
+    "reaches the exact optimum, which overfits separable data when the penalty "
+    "is weak; 0.001 is scikit-learn's default ``C=1`` at 1000 samples.",
     sklearn_name="LogisticRegression",
     solvers="{'auto', 'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'}",
     auto="``'lbfgs'`` (full batch, quasi-Newton)",
@@ -245,7 +249,7 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
         self,
         penalty="l2",
         *,
-        alpha=0.0001,
+        alpha=0.001,
         l1_ratio=0.15,
         fit_intercept=True,
         solver="auto",
@@ -329,6 +333,8 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
 
 @_linear_doc(
     penalty="None",
+    alpha="0.0001",
+    alpha_note="",
     sklearn_name="Ridge (alpha_ridge = alpha * n_samples)",
     solvers="{'auto', 'normal', 'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'}",
     auto="``'normal'`` (the normal equations, solved exactly in float64)",

@@ -20,6 +20,20 @@ TEST_PARAMS = {
     ),
     "LogisticRegression": dict(max_iter=100),
     "LinearRegression": dict(),
+    "CNNClassifier": dict(
+        conv_channels=(4,),
+        hidden_layer_sizes=(16,),
+        max_iter=100,
+        learning_rate_init=0.01,
+    ),
+    "CNNRegressor": dict(
+        conv_channels=(4,),
+        hidden_layer_sizes=(16,),
+        max_iter=200,
+        learning_rate_init=0.01,
+    ),
+    "LSTMClassifier": dict(hidden_size=8, max_iter=100, learning_rate_init=0.02),
+    "LSTMRegressor": dict(hidden_size=8, max_iter=200, learning_rate_init=0.02),
 }
 
 # Checks that a float32 network trained by iterations cannot pass, with why.
@@ -36,6 +50,10 @@ EXPECTED_FAILED_CHECKS = {
     "MLPClassifier": _ITERATIVE,
     "MLPRegressor": _ITERATIVE,
     "LogisticRegression": _ITERATIVE,
+    "CNNClassifier": _ITERATIVE,
+    "CNNRegressor": _ITERATIVE,
+    "LSTMClassifier": _ITERATIVE,
+    "LSTMRegressor": _ITERATIVE,
 }
 
 # Checks that may fail by a float32 rounding, depending on the BLAS kernel: run
@@ -71,8 +89,11 @@ def test_sklearn_compatible_estimator(estimator, check):
     except AssertionError as exc:
         message = str(exc)
         # numpy reports the worst difference; accept float32 ulps only
-        worst = max(float(x) for x in re.findall(r"difference[^:]*: ([0-9.e+-]+)",
-                                                  message)[:1] or ["inf"])
+        worst = max(
+            float(x)
+            for x in re.findall(r"difference[^:]*: ([0-9.e+-]+)", message)[:1]
+            or ["inf"]
+        )
         if worst > 1e-5:
             raise
         pytest.xfail(f"float32 rounding between batch sizes ({worst:.1e})")

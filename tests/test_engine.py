@@ -60,12 +60,12 @@ def test_random_state_reproducible_and_global_rng_untouched(est, iris):
     X, y = iris
     y = _target(est, y)
     torch_state = torch.get_rng_state()
-    np_state = np.random.get_state()
+    np_state = np.random.get_state()  # noqa: NPY002 (the caller's global RNG)
     a = clone(est).set_params(random_state=3).fit(X, y).predict(X)
     b = clone(est).set_params(random_state=3).fit(X, y).predict(X)
     np.testing.assert_array_equal(a, b)
     assert torch.equal(torch.get_rng_state(), torch_state)
-    after = np.random.get_state()
+    after = np.random.get_state()  # noqa: NPY002
     assert all(np.array_equal(u, v) for u, v in zip(after, np_state))
 
 
@@ -143,8 +143,12 @@ def test_early_stopping_split_is_the_same_every_fit_and_held_out(cancer):
 def test_regressor_early_stopping_scores_r2():
     X, y = make_regression(n_samples=300, n_features=5, noise=5, random_state=0)
     reg = MLPRegressor(
-        hidden_layer_sizes=(32,), early_stopping=True, max_iter=300, device="cpu",
-        learning_rate_init=0.01, random_state=0,
+        hidden_layer_sizes=(32,),
+        early_stopping=True,
+        max_iter=300,
+        device="cpu",
+        learning_rate_init=0.01,
+        random_state=0,
     ).fit(X, y / y.std())
     assert reg.best_validation_score_ > 0.9
 
@@ -263,8 +267,12 @@ def test_every_solver_learns(solver, cancer):
 def test_sgd_learning_rate_schedules(schedule, iris):
     X, y = iris
     clf = small_mlp(
-        solver="sgd", learning_rate=schedule, learning_rate_init=0.1, max_iter=60,
-        n_iter_no_change=2, tol=1e-2,
+        solver="sgd",
+        learning_rate=schedule,
+        learning_rate_init=0.1,
+        max_iter=60,
+        n_iter_no_change=2,
+        tol=1e-2,
     ).fit(X, y)
     lr = clf._optimizer.param_groups[0]["lr"]
     if schedule == "constant":
@@ -343,9 +351,7 @@ def test_gpu_fitted_estimator_unpickles_on_cpu(iris):
     assert next(clf.module_.parameters()).device.type == "cuda"
     loaded = pickle.loads(state)
     assert next(loaded.module_.parameters()).device.type == "cpu"
-    np.testing.assert_allclose(
-        loaded.predict_proba(X), clf.predict_proba(X), atol=1e-5
-    )
+    np.testing.assert_allclose(loaded.predict_proba(X), clf.predict_proba(X), atol=1e-5)
 
 
 def test_string_labels_and_pandas_keep_names(iris):
@@ -400,8 +406,13 @@ def test_multilabel_classification():
 
 def test_multioutput_regression():
     X, Y = make_regression(n_samples=200, n_features=5, n_targets=3, random_state=0)
-    reg = MLPRegressor(hidden_layer_sizes=(32,), solver="lbfgs", max_iter=300,
-                       device="cpu", random_state=0).fit(X, Y / Y.std(0))
+    reg = MLPRegressor(
+        hidden_layer_sizes=(32,),
+        solver="lbfgs",
+        max_iter=300,
+        device="cpu",
+        random_state=0,
+    ).fit(X, Y / Y.std(0))
     assert reg.predict(X).shape == (200, 3)
     assert reg.score(X, Y / Y.std(0)) > 0.9
     assert LinearRegression().fit(X, Y).coef_.shape == (3, 5)
@@ -438,8 +449,9 @@ def test_bad_input_leaves_fitted_estimator_unchanged(X, y, match, iris):
 def test_wrong_width_at_predict(iris):
     X, y = iris
     clf = small_mlp().fit(X, y)
-    with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is "
-                       "expecting 4 features"):
+    with pytest.raises(
+        ValueError, match="X has 3 features, but MLPClassifier is expecting 4 features"
+    ):
         clf.predict(X[:, :3])
 
 
