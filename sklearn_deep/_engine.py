@@ -342,6 +342,7 @@ def run_lbfgs(est, train):
     )
     state = optimizer.state[optimizer._params[0]]
     per_iter = {}
+    best, best_loss = _Snapshot(module), [np.inf]
 
     def closure():
         optimizer.zero_grad(set_to_none=True)
@@ -350,12 +351,16 @@ def run_lbfgs(est, train):
         if l2:
             loss = loss + 0.5 * l2 * sum((w * w).sum() for w in decay)
         loss.backward()
-        per_iter[state.get("n_iter", 0)] = loss.item()
+        value = per_iter[state.get("n_iter", 0)] = loss.item()
+        if value < best_loss[0]:  # the weights of the lowest finite loss so far
+            best_loss[0] = value
+            best.save()
         return loss
 
     _notify(est, "on_train_begin")
     module.train()
     tic = time.perf_counter()
+    overflow = False
     try:
         optimizer.step(closure)
     except KeyboardInterrupt:
@@ -364,23 +369,33 @@ def run_lbfgs(est, train):
             f"weights reached.",
             UserWarning,
         )
+    except RuntimeError as exc:  # a line-search step too large for float32
+        if "overflow" not in str(exc):
+            raise
+        overflow = True
     finally:
         module.eval()
     est.n_iter_ = int(state.get("n_iter", 0))
     est.t_ = n * max(est.n_iter_, 1)
     est.loss_curve_ = [per_iter[k] for k in sorted(per_iter)]
     est.loss_ = est.loss_curve_[-1] if est.loss_curve_ else float("nan")
-    est.best_loss_ = min(est.loss_curve_) if est.loss_curve_ else float("nan")
+    good = [v for v in est.loss_curve_ if np.isfinite(v)]
+    est.best_loss_ = min(good) if good else float("nan")
+    diverged = overflow or not np.isfinite(est.loss_)
+    diverged = diverged or not all(torch.isfinite(p).all() for p in module.parameters())
+    if diverged:
+        best.restore()
+        last, est.loss_ = est.loss_, best_loss[0]
     _log(
         est,
         f"lbfgs: {est.n_iter_} iterations, {state.get('func_evals', 0)} loss "
         f"evaluations, loss {est.loss_:.6f}, {time.perf_counter() - tic:.2f}s",
     )
-    if not np.isfinite(est.loss_):
+    if diverged:
         warnings.warn(
-            f"{type(est).__name__}: L-BFGS ended with a non-finite loss "
-            f"({est.loss_}). Scale the inputs, for example with StandardScaler, "
-            f"or raise alpha.",
+            f"{type(est).__name__}: L-BFGS diverged (last loss {last}); the "
+            f"weights of the lowest finite loss ({est.loss_:.6g}) were restored. "
+            f"Scale the inputs, for example with StandardScaler, or raise alpha.",
             ConvergenceWarning,
         )
     elif est.n_iter_ >= est.max_iter:
