@@ -277,9 +277,9 @@ class BaseDeepEstimator(BaseEstimator):
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(seed)
             if fresh:
-                self.module_ = self._build_module(
-                    self._n_features_for_module(inputs), self.n_outputs_
-                )
+                # kept so that sklearn_deep.load can rebuild the same network
+                self._module_inputs = self._n_features_for_module(inputs)
+                self.module_ = self._build_module(self._module_inputs, self.n_outputs_)
                 self._optimizer = None
             self.module_.to(device)
             self._device = device
