@@ -29,19 +29,52 @@ class Callback:
     """
 
     def on_train_begin(self, estimator):
-        """Called once before the first epoch of a fit or partial_fit."""
+        """Called once before the first epoch of a fit or partial_fit.
+
+        Parameters
+        ----------
+        estimator : estimator
+            The estimator being fitted.
+        """
 
     def on_epoch_begin(self, estimator, epoch):
-        """Called before each epoch; ``epoch`` counts from 1."""
+        """Called before each epoch.
+
+        Parameters
+        ----------
+        estimator : estimator
+            The estimator being fitted.
+
+        epoch : int
+            The epoch about to run, counting from 1 in each call to fit.
+        """
 
     def on_epoch_end(self, estimator, epoch, loss, validation_score):
         """Called after each epoch with its training loss and validation score.
 
-        ``validation_score`` is None unless ``early_stopping=True``.
+        Parameters
+        ----------
+        estimator : estimator
+            The estimator being fitted.
+
+        epoch : int
+            The epoch that ran, counting from 1 in each call to fit.
+
+        loss : float
+            Its training loss.
+
+        validation_score : float or None
+            Its validation score; None unless ``early_stopping=True``.
         """
 
     def on_train_end(self, estimator):
-        """Called once after training, after best weights are restored."""
+        """Called once after training, after best weights are restored.
+
+        Parameters
+        ----------
+        estimator : estimator
+            The estimator being fitted.
+        """
 
 
 class TimeLimit(Callback):

@@ -220,8 +220,8 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
     See Also
     --------
     LinearRegression : The regressor with the same solvers.
-    sklearn.linear_model.LogisticRegression : scikit-learn's version.
-    sklearn.linear_model.SGDClassifier : scikit-learn's stochastic version.
+    sklearn.linear_model.LogisticRegression : The version in scikit-learn.
+    sklearn.linear_model.SGDClassifier : The stochastic one in scikit-learn.
 
     Notes
     -----
@@ -377,8 +377,8 @@ class LinearRegression(RegressorTaskMixin, _BaseLinear):
     See Also
     --------
     LogisticRegression : The classifier with the same solvers.
-    sklearn.linear_model.LinearRegression : scikit-learn's least squares.
-    sklearn.linear_model.SGDRegressor : scikit-learn's stochastic version.
+    sklearn.linear_model.LinearRegression : Least squares in scikit-learn.
+    sklearn.linear_model.SGDRegressor : The stochastic one in scikit-learn.
 
     Notes
     -----

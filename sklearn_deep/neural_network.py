@@ -65,7 +65,7 @@ momentum : float, default=0.9
 nesterovs_momentum : bool, default=True
     Whether ``solver='sgd'`` uses Nesterov's momentum.
 
-{{early_stopping}}
+{{validation}}
 
 beta_1 : float, default=0.9
     Decay of the first-moment estimates of Adam and AdamW, in [0, 1).
@@ -75,6 +75,8 @@ beta_2 : float, default=0.999
 
 epsilon : float, default=1e-8
     Numerical stability constant of Adam, AdamW, RMSprop and Adagrad.
+
+{{n_iter_no_change}}
 
 max_fun : int, default=15000
     Maximum number of loss evaluations of ``'lbfgs'``.
@@ -280,7 +282,7 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
     See Also
     --------
     MLPRegressor : The regressor with the same network.
-    sklearn.neural_network.MLPClassifier : scikit-learn's NumPy version.
+    sklearn.neural_network.MLPClassifier : The NumPy version in scikit-learn.
 
     Notes
     -----
@@ -332,10 +334,10 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
         n_iter_no_change=10,
         max_fun=15000,
         dropout=0.0,
-        class_weight=None,
         device="auto",
         callbacks=None,
         precision="32",
+        class_weight=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -389,7 +391,7 @@ class MLPRegressor(RegressorTaskMixin, _BaseMLP):
     See Also
     --------
     MLPClassifier : The classifier with the same network.
-    sklearn.neural_network.MLPRegressor : scikit-learn's NumPy version.
+    sklearn.neural_network.MLPRegressor : The NumPy version in scikit-learn.
 
     Notes
     -----

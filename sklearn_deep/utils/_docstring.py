@@ -6,7 +6,31 @@ decorator replaces it, indented like the marker, by the text below.
 
 import textwrap
 
+_VALIDATION = """
+early_stopping : bool, default=False
+    Whether to hold out ``validation_fraction`` of the training data and stop
+    when its score (accuracy for classifiers, R^2 for regressors) has not
+    improved by at least ``tol`` for ``n_iter_no_change`` consecutive epochs.
+    The weights of the best epoch are restored at the end. Only for the
+    stochastic solvers.
+
+validation_fraction : float, default=0.1
+    The share of training data held out for early stopping, between 0 and 1.
+    Only used if ``early_stopping`` is True.
+"""
+
+_N_ITER_NO_CHANGE = """
+n_iter_no_change : int, default=10
+    Epochs without an improvement of at least ``tol`` (of the training loss,
+    or of the validation score with ``early_stopping``) before training stops.
+    Only for the stochastic solvers.
+"""
+
 _SNIPPETS = {
+    # the two parts apart, where other parameters stand between them
+    "validation": _VALIDATION,
+    "n_iter_no_change": _N_ITER_NO_CHANGE,
+    "early_stopping": _VALIDATION + _N_ITER_NO_CHANGE,
     "random_state": """
 random_state : int, RandomState instance or None, default=None
     Seeds the weight initialisation, the batch order, dropout, augmentation and
@@ -35,23 +59,6 @@ precision : {'32', 'bf16-mixed', '16-mixed'}, default='32'
     the mixed settings run the forward pass under :func:`torch.autocast` with
     bfloat16 or float16 (float16 with gradient scaling on CUDA). Weights stay
     float32.
-""",
-    "early_stopping": """
-early_stopping : bool, default=False
-    Whether to hold out ``validation_fraction`` of the training data and stop
-    when its score (accuracy for classifiers, R^2 for regressors) has not
-    improved by at least ``tol`` for ``n_iter_no_change`` consecutive epochs.
-    The weights of the best epoch are restored at the end. Only for the
-    stochastic solvers.
-
-validation_fraction : float, default=0.1
-    The share of training data held out for early stopping, between 0 and 1.
-    Only used if ``early_stopping`` is True.
-
-n_iter_no_change : int, default=10
-    Epochs without an improvement of at least ``tol`` (of the training loss,
-    or of the validation score with ``early_stopping``) before training stops.
-    Only for the stochastic solvers.
 """,
     "history_attributes": """
 loss_ : float

@@ -1,4 +1,5 @@
-"""Test configuration: one torch thread, array-API checks on, GPU marker."""
+"""Test configuration for tests/ and the doctests: one torch thread, array-API
+checks on, and the GPU marker."""
 
 import os
 
