@@ -173,7 +173,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
     n = len(train)
     batch_size = est._effective_batch_size(n)
     l2, l2_per_batch, l1 = est._penalty()
-    mean_weight = 1.0 if train.weight is None else float(train.weight.mean())
+    mean_weight = est._weight_mean  # scikit-learn divides by the batch's weight
     batches = BatchIterator(train, batch_size, est.shuffle, generator)
     scaler = None
     if est.precision == "16-mixed" and device.type == "cuda":
@@ -377,7 +377,8 @@ def run_lbfgs(est, train):
         module.eval()
     est.n_iter_ = int(state.get("n_iter", 0))
     est.t_ = n * max(est.n_iter_, 1)
-    est.loss_curve_ = [per_iter[k] for k in sorted(per_iter)]
+    # per_iter[0] is the loss before the first step; keep one per iteration
+    est.loss_curve_ = [per_iter[k] for k in sorted(per_iter) if k or len(per_iter) == 1]
     est.loss_ = est.loss_curve_[-1] if est.loss_curve_ else float("nan")
     good = [v for v in est.loss_curve_ if np.isfinite(v)]
     est.best_loss_ = min(good) if good else float("nan")
