@@ -1,5 +1,6 @@
 """scikit-learn estimators with PyTorch networks inside."""
 
+from sklearn_deep._persist import load, save
 from sklearn_deep.linear_model import LinearRegression, LogisticRegression
 from sklearn_deep.neural_network import MLPClassifier, MLPRegressor
 
@@ -10,5 +11,7 @@ __all__ = [
     "LogisticRegression",
     "MLPClassifier",
     "MLPRegressor",
+    "load",
+    "save",
     "__version__",
 ]

@@ -1,0 +1,468 @@
+"""Persistence: pickle round trips, CPU-only unpickling, and the safe format.
+
+``sklearn_deep.save`` writes safetensors weights plus a JSON description;
+``sklearn_deep.load`` reads it back without running code from the file.
+"""
+
+import json
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from _estimator_cases import (
+    CLASSES,
+    assert_same_outputs,
+    data,
+    layouts,
+    make,
+    stochastic,
+)
+from safetensors import safe_open
+from safetensors.torch import save_file
+from sklearn.base import is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+import sklearn_deep
+from sklearn_deep import _persist
+from sklearn_deep.callbacks import LossHistory
+
+CASES = [(cls, layout) for cls in CLASSES for layout in layouts(cls)]
+IDS = [f"{cls.__name__}-{layout}" for cls, layout in CASES]
+CLASSIFIERS = [cls for cls in CLASSES if is_classifier(cls())]
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(Maximum iterations|lbfgs)")
+        yield
+
+
+def fitted(cls, layout="table", **params):
+    X, y = data(cls, layout)
+    return make(cls, **params).fit(X, y), X
+
+
+def assert_equal_values(a, b, where="state"):
+    """Recursive exact equality: types, dtypes, shapes and values (NaN == NaN)."""
+    if isinstance(a, torch.nn.Module):
+        assert isinstance(b, torch.nn.Module), where
+        assert_equal_values(a.state_dict(), b.state_dict(), where)
+        return
+    assert type(a) is type(b), f"{where}: {type(a)} != {type(b)}"
+    if isinstance(a, torch.Tensor):
+        assert a.dtype == b.dtype and a.device == b.device, where
+        assert torch.equal(a, b), where
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape, where
+        np.testing.assert_array_equal(a, b, err_msg=where, strict=True)
+    elif isinstance(a, np.random.RandomState):
+        assert_equal_values(a.get_state(), b.get_state(), where)
+    elif isinstance(a, dict):
+        assert list(a) == list(b) or set(a) == set(b), f"{where}: keys differ"
+        for key in a:
+            assert_equal_values(a[key], b[key], f"{where}[{key!r}]")
+    elif isinstance(a, list | tuple):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_equal_values(x, y, f"{where}[{i}]")
+    elif isinstance(a, float) and np.isnan(a):
+        assert np.isnan(b), where
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def assert_same_estimator(a, b, X):
+    """Same class, parameters, fitted state, weights and predictions."""
+    assert type(a) is type(b)
+    assert_equal_values(a.get_params(deep=False), b.get_params(deep=False), "params")
+    assert_equal_values(a.__getstate__(), b.__getstate__())
+    assert_same_outputs(a, b, X)
+
+
+# ----------------------------------------------------------------------
+# pickle
+
+
+@pytest.mark.parametrize("cls, layout", CASES, ids=IDS)
+def test_pickle_round_trip_is_exact(cls, layout):
+    est, X = fitted(cls, layout)
+    assert_same_estimator(est, pickle.loads(pickle.dumps(est)), X)
+
+
+def _cpu_only(obj, where="state"):
+    """Every tensor reachable from a pickled state is on the CPU."""
+    if isinstance(obj, torch.nn.Module):
+        for name, t in [*obj.named_parameters(), *obj.named_buffers()]:
+            assert t.device.type == "cpu", f"{where}.{name} on {t.device}"
+    elif isinstance(obj, torch.Tensor):
+        assert obj.device.type == "cpu", f"{where} on {obj.device}"
+    elif isinstance(obj, torch.device):
+        assert obj.type == "cpu", where
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            _cpu_only(value, f"{where}[{key!r}]")
+    elif isinstance(obj, list | tuple):
+        for i, value in enumerate(obj):
+            _cpu_only(value, f"{where}[{i}]")
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_getstate_moves_a_device_module_to_cpu(cls, monkeypatch):
+    # No GPU here: make the estimator claim one, and check that __getstate__
+    # copies the module and moves the copy (and the optimizer state) to the
+    # CPU, leaving the live estimator as it is.
+    X, y = data(cls)
+    est = stochastic(cls).fit(X, y)
+    est._device = torch.device("cuda")
+    live = est.module_
+    moved = []
+    real_cpu = torch.nn.Module.cpu
+
+    def spy(module):
+        moved.append(module)
+        return real_cpu(module)
+
+    monkeypatch.setattr(torch.nn.Module, "cpu", spy)
+    state = est.__getstate__()
+    assert state["module_"] is not live and moved and moved[0] is state["module_"]
+    assert state["_device"] == torch.device("cpu")
+    assert "_optimizer" not in state and "_optimizer_state" in state
+    _cpu_only(state)
+    assert est.module_ is live and est._device.type == "cuda"
+    assert est._optimizer is not None  # the live optimizer is kept
+
+    est._device = torch.device("cpu")
+    expected = est.predict(X)
+    est._device = torch.device("cuda")
+    clone = pickle.loads(pickle.dumps(est))
+    assert clone._device == torch.device("cpu")
+    _cpu_only(clone.__dict__)
+    np.testing.assert_array_equal(clone.predict(X), expected)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_cuda_fitted_estimator_loads_on_a_cpu_only_machine(cls, tmp_path):
+    X, y = data(cls)
+    est = stochastic(cls, device="cuda").fit(X, y)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "expected.npy", est.predict(X))
+    (tmp_path / "est.pkl").write_bytes(pickle.dumps(est))
+    sklearn_deep.save(est, tmp_path / "est.safetensors")
+    script = f"""
+import pickle, numpy as np, torch, sklearn_deep
+assert not torch.cuda.is_available()
+X = np.load({str(tmp_path / "X.npy")!r})
+expected = np.load({str(tmp_path / "expected.npy")!r})
+for est in (pickle.load(open({str(tmp_path / "est.pkl")!r}, "rb")),
+            sklearn_deep.load({str(tmp_path / "est.safetensors")!r})):
+    assert est._device.type == "cpu"
+    assert all(p.device.type == "cpu" for p in est.module_.parameters())
+    pred = est.predict(X)
+    if pred.dtype.kind == "f":
+        np.testing.assert_allclose(pred, expected, rtol=1e-4, atol=1e-5)
+    else:
+        assert (pred == expected).mean() > 0.9
+"""
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+# ----------------------------------------------------------------------
+# the safe format: round trips
+
+
+@pytest.mark.parametrize("cls, layout", CASES, ids=IDS)
+def test_save_load_round_trip_is_exact(cls, layout, tmp_path):
+    est, X = fitted(cls, layout)
+    sklearn_deep.save(est, tmp_path / "model.safetensors")
+    assert os.listdir(tmp_path) == ["model.safetensors"]  # no temporary left
+    assert_same_estimator(est, sklearn_deep.load(tmp_path / "model.safetensors"), X)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_round_trip_with_early_stopping_and_feature_names(cls, tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, y = data(cls, n=40)
+    X = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    est = stochastic(cls, early_stopping=True, validation_fraction=0.25)
+    est.fit(X, y)
+    assert est.feature_names_in_.dtype == object
+    assert est.validation_scores_
+    path = tmp_path / "model.safetensors"
+    sklearn_deep.save(est, path)
+    assert_same_estimator(est, sklearn_deep.load(path), X)
+
+
+LABELS = {
+    "binary-str": np.array(["no", "yes"]),
+    "int": np.array([3, 7, 11]),
+    "float": np.array([-1.0, 2.0]),
+    "bool": np.array([False, True]),
+    "object-str": np.array(["cat", "dog", "eel"], dtype=object),
+}
+
+
+@pytest.mark.parametrize("labels", list(LABELS), ids=str)
+@pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
+def test_label_encoding_round_trips(cls, labels, tmp_path):
+    X, _ = data(cls)
+    y = LABELS[labels][np.arange(len(X)) % len(LABELS[labels])]
+    est = make(cls).fit(X, y)
+    sklearn_deep.save(est, tmp_path / "m.safetensors")
+    loaded = sklearn_deep.load(tmp_path / "m.safetensors")
+    assert loaded.classes_.dtype == est.classes_.dtype
+    assert_same_estimator(est, loaded, X)
+
+
+def test_multilabel_round_trips(tmp_path):
+    X, _ = data(sklearn_deep.MLPClassifier)
+    Y = (X[:, :3] > 0).astype(int)
+    est = make(sklearn_deep.MLPClassifier).fit(X, Y)
+    sklearn_deep.save(est, tmp_path / "m.safetensors")
+    assert_same_estimator(est, sklearn_deep.load(tmp_path / "m.safetensors"), X)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_loaded_estimator_continues_training_identically(cls, tmp_path):
+    # optimizer moments and the estimator's RNG are saved too: partial_fit
+    # after load takes exactly the step the original takes
+    X, y = data(cls)
+    est = stochastic(cls).fit(X, y)
+    sklearn_deep.save(est, tmp_path / "m.safetensors")
+    loaded = sklearn_deep.load(tmp_path / "m.safetensors")
+    est.partial_fit(X, y)
+    loaded.partial_fit(X, y)
+    assert_same_outputs(est, loaded, X)
+
+
+def test_load_leaves_the_global_rng_alone(tmp_path):
+    est, _ = fitted(sklearn_deep.MLPClassifier)
+    sklearn_deep.save(est, tmp_path / "m.safetensors")
+    before = torch.random.get_rng_state()
+    sklearn_deep.load(tmp_path / "m.safetensors")
+    assert torch.equal(before, torch.random.get_rng_state())
+
+
+def test_save_replaces_an_existing_file(tmp_path):
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(b"old")
+    est, X = fitted(sklearn_deep.LogisticRegression)
+    sklearn_deep.save(est, str(path))
+    assert_same_outputs(est, sklearn_deep.load(str(path)), X)
+    assert os.listdir(tmp_path) == ["m.safetensors"]
+
+
+# ----------------------------------------------------------------------
+# the safe format: no code runs on load
+
+
+def _header(path):
+    raw = open(path, "rb").read()
+    (size,) = struct.unpack("<Q", raw[:8])
+    return raw, size, json.loads(raw[8 : 8 + size])
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_file_is_plain_safetensors_with_json(cls, tmp_path):
+    # the whole file is: 8 bytes of header size, a JSON header, raw tensor
+    # bytes that the header accounts for exactly. No room for a pickle.
+    X, y = data(cls)
+    est = stochastic(cls, callbacks=None).fit(X, y)
+    path = tmp_path / "m.safetensors"
+    sklearn_deep.save(est, path)
+    raw, size, header = _header(path)
+    metadata = header.pop("__metadata__")
+    document = json.loads(metadata["sklearn_deep"])
+    assert document["class"] == cls.__name__
+    assert document["format_version"] == _persist.FORMAT_VERSION
+    spans = sorted(tuple(entry["data_offsets"]) for entry in header.values())
+    assert spans[0][0] == 0
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    assert len(raw) == 8 + size + spans[-1][1]
+
+
+def test_load_never_unpickles(tmp_path, monkeypatch):
+    est, X = fitted(sklearn_deep.MLPClassifier, solver="adam")
+    expected = est.predict(X)
+    sklearn_deep.save(est, tmp_path / "m.safetensors")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("load used pickle")
+
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, refuse)
+    monkeypatch.setattr(torch, "load", refuse)
+    loaded = sklearn_deep.load(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(loaded.predict(X), expected)
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_load_does_not_run_a_pickle(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.safetensors"
+    path.write_bytes(pickle.dumps(_Payload(str(marker))))
+    with pytest.raises(ValueError, match="not a safetensors file"):
+        sklearn_deep.load(path)
+    assert not marker.exists()
+
+
+def _rewrite(path, change):
+    """Apply ``change`` to the JSON document of a saved file."""
+    with safe_open(path, framework="pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        document = json.loads(f.metadata()["sklearn_deep"])
+    change(document)
+    save_file(tensors, path, metadata={"sklearn_deep": json.dumps(document)})
+
+
+@pytest.fixture
+def saved(tmp_path):
+    est, X = fitted(sklearn_deep.MLPClassifier)
+    path = str(tmp_path / "m.safetensors")
+    sklearn_deep.save(est, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Pipeline", "sklearn.pipeline.Pipeline", "os.system", "BaseDeepEstimator", 3],
+)
+def test_load_names_only_public_estimators(saved, name, monkeypatch):
+    _rewrite(saved, lambda d: d.update({"class": name}))
+    imported = []
+    real_import = __import__
+
+    def spy(module, *args, **kwargs):
+        imported.append(module)
+        return real_import(module, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.__import__", spy)
+    with pytest.raises(ValueError, match="not a public sklearn_deep estimator"):
+        sklearn_deep.load(saved)
+    assert not {"os", "sklearn.pipeline"} & set(imported)
+
+
+@pytest.mark.parametrize("version", [2, 0, "1", None])
+def test_load_refuses_other_format_versions(saved, version):
+    _rewrite(saved, lambda d: d.update({"format_version": version}))
+    with pytest.raises(ValueError, match="file format version .* reads format"):
+        sklearn_deep.load(saved)
+
+
+def test_load_refuses_parameters_of_another_version(saved):
+    _rewrite(saved, lambda d: d["params"].update({"n_neurons": 3}))
+    with pytest.raises(ValueError, match=r"\['n_neurons'\] that this version"):
+        sklearn_deep.load(saved)
+
+
+def test_load_refuses_weights_that_do_not_fit(saved):
+    def wider(document):
+        document["fitted"]["_module_inputs"] = 9
+
+    _rewrite(saved, wider)
+    with pytest.raises(ValueError, match="do not fit the network"):
+        sklearn_deep.load(saved)
+
+
+def test_load_refuses_a_damaged_description(saved):
+    _rewrite(saved, lambda d: d["fitted"].update({"classes_": {"__code__": "x"}}))
+    with pytest.raises(ValueError, match="damaged .* unknown value tag"):
+        sklearn_deep.load(saved)
+
+
+def test_load_refuses_other_files(tmp_path):
+    plain = tmp_path / "plain.safetensors"
+    save_file({"w": torch.zeros(2)}, plain)
+    with pytest.raises(ValueError, match="holds no sklearn_deep estimator"):
+        sklearn_deep.load(plain)
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00" * 3)
+    with pytest.raises(ValueError, match="not a safetensors file"):
+        sklearn_deep.load(junk)
+
+
+# ----------------------------------------------------------------------
+# the safe format: what it cannot hold
+
+
+def test_callbacks_are_saved_as_none_with_a_warning(tmp_path):
+    est, X = fitted(sklearn_deep.MLPClassifier, callbacks=[LossHistory()])
+    with pytest.warns(UserWarning, match="callbacks=None"):
+        sklearn_deep.save(est, tmp_path / "m.safetensors")
+    loaded = sklearn_deep.load(tmp_path / "m.safetensors")
+    assert loaded.callbacks is None
+    assert_same_outputs(est, loaded, X)
+
+
+def test_random_state_instance_is_saved_as_none_with_a_warning(tmp_path):
+    est, X = fitted(sklearn_deep.MLPRegressor, random_state=np.random.RandomState(0))
+    with pytest.warns(UserWarning, match="random_state=None"):
+        sklearn_deep.save(est, tmp_path / "m.safetensors")
+    loaded = sklearn_deep.load(tmp_path / "m.safetensors")
+    assert loaded.random_state is None
+    assert_same_outputs(est, loaded, X)
+
+
+def test_parameter_that_is_not_json_is_refused(tmp_path):
+    est, _ = fitted(sklearn_deep.MLPClassifier)
+    est.set_params(verbose=object())
+    with pytest.raises(TypeError, match="parameter verbose=.* set_params"):
+        sklearn_deep.save(est, tmp_path / "m.safetensors")
+    assert not os.listdir(tmp_path)
+
+
+def test_save_refuses_what_it_cannot_load(tmp_path):
+    path = tmp_path / "m.safetensors"
+    with pytest.raises(NotFittedError):
+        sklearn_deep.save(sklearn_deep.MLPClassifier(), path)
+    X, y = data(sklearn_deep.LogisticRegression)
+    pipe = make_pipeline(StandardScaler(), make(sklearn_deep.LogisticRegression))
+    with pytest.raises(TypeError, match="save takes a fitted sklearn_deep"):
+        sklearn_deep.save(pipe.fit(X, y), path)
+
+    class Custom(sklearn_deep.LogisticRegression):
+        pass
+
+    with pytest.raises(TypeError, match="got .*Custom"):
+        sklearn_deep.save(Custom(device="cpu").fit(X, y), path)
+    assert not path.exists()
+
+
+def test_codec_round_trips_unusual_values():
+    values = [
+        np.array([1, 2], dtype=np.uint32),
+        np.array(["2020-01-01"], dtype="datetime64[ns]"),
+        np.array([1.5, np.nan], dtype=">f8"),
+        np.array([b"ab", b"c"]),
+        np.array([[1, "a"], [None, 2.5]], dtype=object),
+        np.float32(np.inf),
+        np.str_("x"),
+        {1: (2.0, -np.inf), "k": [None, True]},
+        torch.tensor(3.0),
+        np.random.RandomState(5),
+        torch.device("cpu"),
+    ]
+    encoder = _persist._Encoder()
+    document = json.loads(json.dumps(encoder.encode(values), allow_nan=False))
+    decoded = _persist._Decoder(encoder.tensors, "x").decode(document)
+    assert_equal_values(values, decoded, "values")
