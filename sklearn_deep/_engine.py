@@ -318,6 +318,10 @@ def _epoch_line(est, loss, score, optimizer, tic):
     return line
 
 
+class _NonFiniteLoss(Exception):
+    """Raised inside the L-BFGS closure to stop at a non-finite loss."""
+
+
 def run_lbfgs(est, train):
     """Train ``est.module_`` on the full batch with torch's L-BFGS.
 
@@ -352,6 +356,8 @@ def run_lbfgs(est, train):
             loss = loss + 0.5 * l2 * sum((w * w).sum() for w in decay)
         loss.backward()
         value = per_iter[state.get("n_iter", 0)] = loss.item()
+        if not np.isfinite(value):  # torch's line search cannot recover: stop
+            raise _NonFiniteLoss
         if value < best_loss[0]:  # the weights of the lowest finite loss so far
             best_loss[0] = value
             best.save()
@@ -360,7 +366,7 @@ def run_lbfgs(est, train):
     _notify(est, "on_train_begin")
     module.train()
     tic = time.perf_counter()
-    overflow = False
+    stopped = False
     try:
         optimizer.step(closure)
     except KeyboardInterrupt:
@@ -369,10 +375,12 @@ def run_lbfgs(est, train):
             f"weights reached.",
             UserWarning,
         )
+    except _NonFiniteLoss:
+        stopped = True
     except RuntimeError as exc:  # a line-search step too large for float32
         if "overflow" not in str(exc):
             raise
-        overflow = True
+        stopped = True
     finally:
         module.eval()
     est.n_iter_ = int(state.get("n_iter", 0))
@@ -382,7 +390,7 @@ def run_lbfgs(est, train):
     est.loss_ = est.loss_curve_[-1] if est.loss_curve_ else float("nan")
     good = [v for v in est.loss_curve_ if np.isfinite(v)]
     est.best_loss_ = min(good) if good else float("nan")
-    diverged = overflow or not np.isfinite(est.loss_)
+    diverged = stopped or not np.isfinite(est.loss_)
     diverged = diverged or not all(torch.isfinite(p).all() for p in module.parameters())
     if diverged:
         best.restore()
