@@ -1,12 +1,15 @@
 """scikit-learn estimators with PyTorch networks inside."""
 
 from sklearn_deep._persist import load, save
+from sklearn_deep.cnn import CNNClassifier, CNNRegressor
 from sklearn_deep.linear_model import LinearRegression, LogisticRegression
 from sklearn_deep.neural_network import MLPClassifier, MLPRegressor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CNNClassifier",
+    "CNNRegressor",
     "LinearRegression",
     "LogisticRegression",
     "MLPClassifier",

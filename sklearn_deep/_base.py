@@ -288,7 +288,7 @@ class BaseDeepEstimator(BaseEstimator):
                     self._optimizer = _engine.make_optimizer(
                         self, self.module_, device, self._penalty()[0]
                     )
-                    self._load_optimizer_state()
+                    self._load_optimizer_state(incremental)
                 if fresh or not hasattr(self, "loss_curve_"):
                     _engine.init_history(self)
                 _engine.run_stochastic(
@@ -366,9 +366,11 @@ class BaseDeepEstimator(BaseEstimator):
             batch = batch.take(torch.from_numpy(index))
         return batch
 
-    def _load_optimizer_state(self):
+    def _load_optimizer_state(self, incremental):
+        # an unpickled estimator's optimizer state continues partial_fit only;
+        # fit (warm or not) starts a fresh optimizer, as without pickling
         state = self.__dict__.pop("_optimizer_state", None)
-        if state is not None:
+        if state is not None and incremental:
             self._optimizer.load_state_dict(state)
 
     # ------------------------------------------------------------------

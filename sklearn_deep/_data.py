@@ -5,11 +5,13 @@ batch is an index slice of a permutation, gathered with ``index_select`` into
 buffers reused across batches, so an epoch allocates nothing per batch.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+import torch.nn.functional as F
 
 
 def tensor_to_numpy(X):
@@ -125,3 +127,135 @@ def predict_batches(inputs, chunk_size=4096):
     n = inputs[0].shape[0]
     for start in range(0, n, chunk_size):
         yield tuple(t[start : start + chunk_size] for t in inputs)
+
+
+# ----------------------------------------------------------------------
+# Images and signals (the convolutional family)
+
+_IMAGE_LAYOUTS = (
+    "(n_samples, C, H, W) images, (n_samples, H, W) one-channel images, or "
+    "(n_samples, n_features) rows"
+)
+
+
+def image_layout(X_shape, input_shape=None, channels_last=False):
+    """How each sample of X becomes a network input ``(C, H, W)`` or ``(C, L)``.
+
+    Parameters
+    ----------
+    X_shape : tuple of int
+        Shape of the validated X, samples first.
+    input_shape : tuple of int or None
+        The shape to read each sample as, in X's layout: ``(C, H, W)`` or
+        ``(C, L)``, channels last when ``channels_last``. None infers it: 2-D
+        rows are one-channel signals ``(1, n_features)``, 3-D samples
+        one-channel images, 4-D samples images with their channels first (or
+        last with ``channels_last``).
+    channels_last : bool
+        Whether the channel axis of the samples (or of ``input_shape``) is the
+        last one.
+
+    Returns
+    -------
+    layout : tuple of int
+        The shape each sample is reshaped to.
+    moved : bool
+        Whether the last axis of ``layout`` is the channel axis, to be moved
+        first.
+    """
+    sample = tuple(int(s) for s in X_shape[1:])
+    if input_shape is not None:
+        layout = tuple(int(s) for s in input_shape)
+        if math.prod(layout) != math.prod(sample):
+            raise ValueError(
+                f"X has samples of shape {sample} ({math.prod(sample)} values), "
+                f"but input_shape={tuple(input_shape)} needs "
+                f"{math.prod(layout)}; set input_shape to the shape of one "
+                f"sample, or pass X as {_IMAGE_LAYOUTS} with input_shape=None."
+            )
+        return layout, bool(channels_last)
+    if len(sample) == 1:
+        return (1, *sample), False
+    if len(sample) == 2:
+        return (1, *sample), False
+    if len(sample) == 3:
+        return sample, bool(channels_last)
+    raise ValueError(
+        f"X has {len(X_shape)} dimensions (shape {tuple(X_shape)}), but images "
+        f"must be {_IMAGE_LAYOUTS}; reshape X, or pass input_shape=(C, H, W)."
+    )
+
+
+def channels_first(layout, moved):
+    """The network's input shape for a sample ``layout`` (see image_layout)."""
+    return (layout[-1], *layout[:-1]) if moved else tuple(layout)
+
+
+def images_to_tensor(X, layout, moved):
+    """A float32 tensor ``(n_samples, C, ...)`` from validated X.
+
+    ``layout`` and ``moved`` come from :func:`image_layout`. Shares memory
+    with ``X`` when no copy is needed; nothing here writes to it.
+    """
+    if sp.issparse(X):
+        X = X.toarray()
+    X = np.asarray(X, dtype=np.float32).reshape(X.shape[0], *layout)
+    if moved:
+        X = np.moveaxis(X, -1, 1)
+    # a flat view reshaped gives canonical strides even on axes of size 1, so
+    # torch picks the same kernels whatever layout X came in
+    return torch.from_numpy(np.ascontiguousarray(X).reshape(-1)).view(X.shape)
+
+
+def augment_images(x, generator, rotation=0.0, shift=0.0, flip=False):
+    """Randomly rotate, shift and flip a batch of images or signals.
+
+    One affine resampling of the batch on its own device (bilinear, zeros
+    outside the image). The random draws come from ``generator`` (a CPU
+    generator), so a seed gives the same batches on every device.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (N, C, H, W) or (N, C, L)
+        The batch.
+    generator : torch.Generator
+        A CPU generator.
+    rotation : float, default=0.0
+        Largest rotation in degrees, drawn uniformly in
+        ``[-rotation, rotation]``. Images only; signals are not rotated.
+    shift : float, default=0.0
+        Largest shift along each spatial axis, as a fraction of its size.
+    flip : bool, default=False
+        Whether to flip half of the samples along the last (width) axis.
+
+    Returns
+    -------
+    torch.Tensor
+        The transformed batch, same shape, dtype and device as ``x``.
+    """
+    signal = x.ndim == 3
+    if signal:
+        x = x.unsqueeze(2)  # (N, C, L) -> (N, C, 1, L)
+    n, _, height, width = x.shape
+    u = torch.rand(n, 4, generator=generator).mul_(2).sub_(1)  # U(-1, 1)
+    u = u.to(device=x.device, dtype=torch.float32)
+    angle = u[:, 0] * (0.0 if signal else math.radians(rotation))
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    mirror = torch.where(u[:, 3] < 0, -1.0, 1.0) if flip else torch.ones_like(cos)
+    # the grid is in [-1, 1] on each axis: rotate in pixel units, not in those
+    aspect = height / width
+    theta = torch.stack(
+        [
+            torch.stack([cos * mirror, -sin * aspect, u[:, 1] * 2 * shift], 1),
+            torch.stack(
+                [sin / aspect * mirror, cos, u[:, 2] * 2 * (0.0 if signal else shift)],
+                1,
+            ),
+        ],
+        1,
+    )  # (N, 2, 3): output grid -> input coordinates
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    out = F.grid_sample(
+        x.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False
+    ).to(x.dtype)
+    return out.squeeze(2) if signal else out

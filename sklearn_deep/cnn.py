@@ -1,0 +1,494 @@
+"""Convolutional networks for images (and 1-D signals)."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+from sklearn_deep._base import BaseDeepEstimator
+from sklearn_deep._data import (
+    augment_images,
+    channels_first,
+    image_layout,
+    images_to_tensor,
+)
+from sklearn_deep._modules import ACTIVATIONS, ConvNet
+from sklearn_deep._task import ClassifierTaskMixin, RegressorTaskMixin
+from sklearn_deep.neural_network import _MLP_PARAMETERS, _indent
+from sklearn_deep.utils._compat import Interval, StrOptions
+from sklearn_deep.utils._docstring import fill_doc
+
+# what augment=True means: small rotations and shifts, no flips (digits and
+# letters change meaning when mirrored)
+_DEFAULT_AUGMENT = {"rotation": 10.0, "shift": 0.1, "flip": False}
+
+_CNN_PARAMETERS = """
+conv_channels : array-like of shape (n_blocks,), default=(32, 64)
+    The number of output channels (filters) of each convolution block. A
+    block is a convolution padded to keep the size (for odd kernels), batch
+    normalisation (see ``batch_norm``), the activation and pooling (see
+    ``pooling``).
+
+hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+    The ith element is the number of neurons in the ith hidden layer of the
+    dense head that follows the convolution blocks.
+
+kernel_size : int, default=3
+    The side of the convolution kernels.
+
+pooling : {'max', 'avg'} or None, default='max'
+    The pooling of size 2 after each block, along each spatial axis still
+    longer than 1; None for no pooling.
+
+batch_norm : bool, default=True
+    Whether each convolution is followed by batch normalisation.
+
+activation : {'identity', 'logistic', 'tanh', 'relu', 'gelu', 'silu', \
+'leaky_relu', 'elu'}, default='relu'
+    Activation of the convolution blocks and of the hidden dense layers.
+
+input_shape : tuple of int or None, default=None
+    The shape to read each sample of X as: ``(C, H, W)`` for images or
+    ``(C, L)`` for signals, with the channel axis last instead when
+    ``channels_last=True``. Use it to pass images as flat 2-D rows, for
+    example ``input_shape=(1, 8, 8)`` for rows of 64 pixels. None infers the
+    shape from X: 4-D X is ``(n_samples, C, H, W)`` images, 3-D X
+    ``(n_samples, H, W)`` one-channel images, and 2-D X rows of one-channel
+    signals (a 1-D convolutional network), so the estimator works after any
+    scikit-learn transformer.
+
+channels_last : bool, default=False
+    Whether the channel axis comes last in each sample (``(n_samples, H, W,
+    C)`` images, as PIL, Matplotlib and Keras store them) or in
+    ``input_shape``.
+
+augment : bool, dict or None, default=None
+    Random data augmentation of the training batches, drawn afresh each
+    epoch on the training device: a dict with any of the keys ``'rotation'``
+    (the largest rotation in degrees, images only), ``'shift'`` (the largest
+    shift along each axis, as a fraction of its size) and ``'flip'``
+    (whether half the samples are mirrored left to right). ``True`` means
+    ``{'rotation': 10, 'shift': 0.1}``; None or False, no augmentation.
+    Predictions and the early-stopping split are never augmented.
+"""
+
+# the engine's parameters, as documented for the MLP (from 'solver' on)
+_ENGINE_PARAMETERS = _MLP_PARAMETERS[_MLP_PARAMETERS.index("solver :") :]
+
+_CNN_ATTRIBUTES = """
+{{history_attributes}}
+
+input_shape_ : tuple of int
+    The shape of one sample as the network takes it: ``(C, H, W)`` for
+    images, ``(C, L)`` for signals.
+
+n_features_in_ : int
+    Size of the second axis of the X seen during fit: the number of
+    features of 2-D X, the number of channels of ``(n_samples, C, H, W)``
+    images.
+
+feature_names_in_ : ndarray of shape (n_features_in_,)
+    Names of features seen during fit, when X has string column names.
+
+n_outputs_ : int
+    Number of outputs.
+"""
+
+
+def _shared_doc(cls):
+    cls.__doc__ = (
+        cls.__doc__.replace(
+            "    {{cnn_parameters}}",
+            _indent(_CNN_PARAMETERS) + "\n\n" + _indent(_ENGINE_PARAMETERS),
+        )
+    ).replace("    {{cnn_attributes}}", _indent(_CNN_ATTRIBUTES))
+    return fill_doc(cls)
+
+
+def _positive_ints(name, value):
+    """``value`` (an int or a sequence of ints) as a list of positive ints."""
+    values = list(value) if np.iterable(value) else [value]
+    if any(not isinstance(v, Integral | np.integer) or v <= 0 for v in values):
+        raise ValueError(
+            f"{name} must hold positive integers, got {value!r}; for example (32, 64)."
+        )
+    return [int(v) for v in values]
+
+
+class _BaseCNN(BaseDeepEstimator):
+    _parameter_constraints: dict = {
+        **BaseDeepEstimator._parameter_constraints,
+        "conv_channels": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "pooling": [StrOptions({"max", "avg"}), None],
+        "batch_norm": ["boolean"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "input_shape": ["array-like", None],
+        "channels_last": ["boolean"],
+        "augment": ["boolean", dict, None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+    }
+
+    def __init__(
+        self,
+        conv_channels=(32, 64),
+        hidden_layer_sizes=(100,),
+        *,
+        kernel_size=3,
+        pooling="max",
+        batch_norm=True,
+        activation="relu",
+        input_shape=None,
+        channels_last=False,
+        augment=None,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dropout=0.0,
+        device="auto",
+        callbacks=None,
+        precision="32",
+    ):
+        self.conv_channels = conv_channels
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.kernel_size = kernel_size
+        self.pooling = pooling
+        self.batch_norm = batch_norm
+        self.activation = activation
+        self.input_shape = input_shape
+        self.channels_last = channels_last
+        self.augment = augment
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dropout = dropout
+        self.device = device
+        self.callbacks = callbacks
+        self.precision = precision
+
+    def _check_params(self):
+        super()._check_params()
+        _positive_ints("conv_channels", self.conv_channels)
+        _positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
+        if self.input_shape is not None:
+            shape = _positive_ints("input_shape", self.input_shape)
+            if len(shape) not in (2, 3):
+                raise ValueError(
+                    f"input_shape must be (C, H, W) for images or (C, L) for "
+                    f"signals, got {self.input_shape!r} ({len(shape)} values)."
+                )
+        self._augmentation = self._augment_options()
+
+    def _augment_options(self):
+        """``augment`` as keyword arguments of ``augment_images``, or {}."""
+        if self.augment is None or self.augment is False:
+            return {}
+        if self.augment is True:
+            return dict(_DEFAULT_AUGMENT)
+        unknown = set(self.augment) - set(_DEFAULT_AUGMENT)
+        if unknown:
+            raise ValueError(
+                f"augment has unknown keys {sorted(map(str, unknown))}; the keys "
+                f"are 'rotation', 'shift' and 'flip', got augment={self.augment!r}."
+            )
+        options = {**dict.fromkeys(("rotation", "shift"), 0.0), "flip": False}
+        options.update(self.augment)
+        rotation, shift = options["rotation"], options["shift"]
+        if not isinstance(rotation, Real) or not 0 <= rotation <= 180:
+            raise ValueError(
+                f"augment['rotation'] must be a number of degrees in [0, 180], "
+                f"got {rotation!r}."
+            )
+        if not isinstance(shift, Real) or not 0 <= shift < 1:
+            raise ValueError(
+                f"augment['shift'] must be a fraction of the image size in "
+                f"[0, 1), got {shift!r}."
+            )
+        if not isinstance(options["flip"], bool | np.bool_):
+            raise ValueError(
+                f"augment['flip'] must be True or False, got {options['flip']!r}."
+            )
+        if not (rotation or shift or options["flip"]):
+            return {}
+        return options
+
+    # inputs: images of any layout, through the hooks of the shared fit
+
+    def _validate_kwargs(self):
+        return {**super()._validate_kwargs(), "allow_nd": True}
+
+    def _validate_X(self, X, reset):
+        X = validate_data(self, X, reset=reset, **self._validate_kwargs())
+        self._check_image_shape(X, reset)
+        return X
+
+    def _validate_X_y(self, X, y, reset):
+        X, y = super()._validate_X_y(X, y, reset)
+        self._check_image_shape(X, reset)
+        return X, y
+
+    def _check_image_shape(self, X, reset):
+        layout, moved = image_layout(X.shape, self.input_shape, self.channels_last)
+        shape = channels_first(layout, moved)
+        if reset:
+            self.input_shape_ = shape
+            self._layout = (layout, moved)
+        elif shape != self.input_shape_:
+            raise ValueError(
+                f"X has samples of shape {X.shape[1:]}, read as network inputs "
+                f"of shape {shape}, but {type(self).__name__} was fitted on "
+                f"inputs of shape {self.input_shape_}; pass X shaped like the "
+                f"training data."
+            )
+
+    def _to_tensors(self, X):
+        return (images_to_tensor(X, *self._layout),)
+
+    def _n_features_for_module(self, inputs):
+        return tuple(inputs[0].shape[1:])
+
+    def _augment(self, inputs, generator):
+        if not self._augmentation:
+            return inputs
+        return (augment_images(inputs[0], generator, **self._augmentation),)
+
+    def _build_module(self, n_features_in, n_outputs):
+        return ConvNet(
+            n_features_in,
+            _positive_ints("conv_channels", self.conv_channels),
+            _positive_ints("hidden_layer_sizes", self.hidden_layer_sizes),
+            n_outputs,
+            kernel_size=self.kernel_size,
+            pooling=self.pooling,
+            batch_norm=self.batch_norm,
+            activation=self.activation,
+            dropout=self.dropout,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+@_shared_doc
+class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
+    """Convolutional neural network classifier trained with PyTorch.
+
+    Convolution blocks followed by a dense head, for images of any size and
+    number of channels: ``(n_samples, C, H, W)`` or ``(n_samples, H, W)``
+    arrays, channels-last images, or flat rows with ``input_shape``. Plain
+    2-D rows without ``input_shape`` are read as one-channel 1-D signals, so
+    the classifier also works after any scikit-learn transformer. Shapes and
+    classes are inferred in ``fit``. The training engine, its parameters and
+    its fitted attributes are those of :class:`MLPClassifier`.
+
+    Parameters
+    ----------
+    {{cnn_parameters}}
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes in the loss, ``{label: weight}``; ``'balanced'``
+        weighs classes inversely to their frequency. Multiplies
+        ``sample_weight``. Ignored for multilabel targets.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    {{cnn_attributes}}
+
+    See Also
+    --------
+    CNNRegressor : The regressor with the same network.
+    MLPClassifier : A dense network for tables.
+
+    Notes
+    -----
+    Inputs are converted to float32 once and moved to the device once;
+    augmentation runs there, batch by batch. The network's defaults (two
+    blocks of 32 and 64 filters, 3x3 kernels, batch normalisation, max
+    pooling, a dense layer of 100) suit small images such as the 8x8 digits
+    or 28x28 MNIST without tuning.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_deep import CNNClassifier
+    >>> digits = load_digits()
+    >>> X, y = digits.images[:500] / 16, digits.target[:500]
+    >>> clf = CNNClassifier(conv_channels=(8,), max_iter=10,
+    ...                     learning_rate_init=0.01, random_state=0).fit(X, y)
+    >>> clf.input_shape_
+    (1, 8, 8)
+    >>> clf.score(X, y) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseCNN._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        conv_channels=(32, 64),
+        hidden_layer_sizes=(100,),
+        *,
+        kernel_size=3,
+        pooling="max",
+        batch_norm=True,
+        activation="relu",
+        input_shape=None,
+        channels_last=False,
+        augment=None,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dropout=0.0,
+        device="auto",
+        callbacks=None,
+        precision="32",
+        class_weight=None,
+    ):
+        super().__init__(
+            conv_channels=conv_channels,
+            hidden_layer_sizes=hidden_layer_sizes,
+            kernel_size=kernel_size,
+            pooling=pooling,
+            batch_norm=batch_norm,
+            activation=activation,
+            input_shape=input_shape,
+            channels_last=channels_last,
+            augment=augment,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            dropout=dropout,
+            device=device,
+            callbacks=callbacks,
+            precision=precision,
+        )
+        self.class_weight = class_weight
+
+
+@_shared_doc
+class CNNRegressor(RegressorTaskMixin, _BaseCNN):
+    """Convolutional neural network regressor trained with PyTorch.
+
+    Convolution blocks followed by a dense head, for images of any size and
+    number of channels: ``(n_samples, C, H, W)`` or ``(n_samples, H, W)``
+    arrays, channels-last images, or flat rows with ``input_shape``. Plain
+    2-D rows without ``input_shape`` are read as one-channel 1-D signals.
+    Several targets are fitted jointly, with half the mean squared error as
+    the loss. The training engine, its parameters and its fitted attributes
+    are those of :class:`MLPRegressor`.
+
+    Parameters
+    ----------
+    {{cnn_parameters}}
+
+    Attributes
+    ----------
+    {{cnn_attributes}}
+
+    See Also
+    --------
+    CNNClassifier : The classifier with the same network.
+    MLPRegressor : A dense network for tables.
+
+    Notes
+    -----
+    Scale the targets (for example with
+    :class:`~sklearn.compose.TransformedTargetRegressor`) when they are far
+    from unit variance: the network starts near zero.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_deep import CNNRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.rand(200, 1, 6, 6)
+    >>> y = X[:, 0, :3].mean(axis=(1, 2))  # mean brightness of the top half
+    >>> reg = CNNRegressor(conv_channels=(4,), max_iter=50, learning_rate_init=0.01,
+    ...                    random_state=0).fit(X, y)
+    >>> reg.predict(X[:2]).shape
+    (2,)
+    """
