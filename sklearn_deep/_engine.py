@@ -69,14 +69,14 @@ def make_optimizer(est, module, device, l2):
         {"params": no_decay, "weight_decay": 0.0},
     ]
     solver = est._resolved_solver()
-    kwargs = {"lr": est.learning_rate_init}
+    kwargs = {"lr": float(est.learning_rate_init)}  # torch refuses some ints
     if solver == "sgd":
         kwargs.update(
-            momentum=est.momentum,
+            momentum=float(est.momentum),
             nesterov=bool(est.nesterovs_momentum and est.momentum > 0),
         )
     elif solver in ("adam", "adamw"):
-        kwargs.update(betas=(est.beta_1, est.beta_2), eps=est.epsilon)
+        kwargs.update(betas=(float(est.beta_1), float(est.beta_2)), eps=est.epsilon)
     elif solver in ("rmsprop", "adagrad"):
         kwargs.update(eps=est.epsilon)
     if solver in _FUSED and device.type in ("cpu", "cuda"):

@@ -54,7 +54,7 @@ def make(cls, **params):
 
 def stochastic(cls, **params):
     """Like ``make``, with a mini-batch solver (callbacks run each epoch)."""
-    return make(cls, solver="adam", learning_rate_init=0.01, **params)
+    return make(cls, **{"solver": "adam", "learning_rate_init": 0.01, **params})
 
 
 def layouts(cls):
