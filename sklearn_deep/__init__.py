@@ -4,6 +4,7 @@ from sklearn_deep._persist import load, save
 from sklearn_deep.cnn import CNNClassifier, CNNRegressor
 from sklearn_deep.linear_model import LinearRegression, LogisticRegression
 from sklearn_deep.neural_network import MLPClassifier, MLPRegressor
+from sklearn_deep.recurrent import LSTMClassifier, LSTMRegressor
 
 __version__ = "0.1.0"
 
@@ -12,6 +13,8 @@ __all__ = [
     "CNNRegressor",
     "LinearRegression",
     "LogisticRegression",
+    "LSTMClassifier",
+    "LSTMRegressor",
     "MLPClassifier",
     "MLPRegressor",
     "load",

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
+from sklearn.utils import check_array
 
 
 def tensor_to_numpy(X):
@@ -259,3 +260,141 @@ def augment_images(x, generator, rotation=0.0, shift=0.0, flip=False):
         x.float(), grid, mode="bilinear", padding_mode="zeros", align_corners=False
     ).to(x.dtype)
     return out.squeeze(2) if signal else out
+
+
+# ----------------------------------------------------------------------
+# Sequences: 3-D arrays, 2-D rows of univariate sequences, and collections of
+# variable-length (n_timesteps, n_features) arrays, padded with zeros.
+
+
+@dataclass
+class PaddedSequences:
+    """Validated sequences: zero-padded float32 values and their true lengths.
+
+    ``values`` has shape (n_samples, max_length, n_features). ``lengths`` holds
+    the length of each sequence, or is None when none is padded. ``shape`` and
+    ``len`` count samples, as scikit-learn's helpers (sample weights) expect.
+    """
+
+    values: np.ndarray
+    lengths: np.ndarray | None = None
+
+    @property
+    def shape(self):
+        return self.values.shape
+
+    def __len__(self):
+        return self.values.shape[0]
+
+    def to_tensors(self):
+        """The network inputs: ``(values,)``, or ``(values, lengths)`` if padded."""
+        values = torch.from_numpy(np.ascontiguousarray(self.values, dtype=np.float32))
+        if self.lengths is None:
+            return (values,)
+        return values, torch.from_numpy(self.lengths.astype(np.int64))
+
+
+def sequence_layout(X):
+    """How ``X`` holds its sequences: ``'table'``, ``'array'`` or ``'collection'``.
+
+    ``'table'`` is a 2-D input whose rows are univariate sequences, or anything
+    that scikit-learn's own validation should judge (and reject); ``'array'``
+    an array of 3 or more dimensions; ``'collection'`` a list, tuple or 1-D
+    object array whose members are sequences. A list of equal-length 1-D rows
+    is a table, as in scikit-learn.
+    """
+    X = tensor_to_numpy(X)
+    if sp.issparse(X):
+        return "table"
+    ndim = getattr(X, "ndim", None)
+    if ndim is not None:
+        if ndim == 1 and getattr(getattr(X, "dtype", None), "kind", "") == "O":
+            return "collection"
+        return "array" if ndim >= 3 else "table"
+    if not isinstance(X, list | tuple) or len(X) == 0:
+        return "table"
+    try:
+        shapes = {np.shape(tensor_to_numpy(member)) for member in X}
+    except ValueError:  # a member that is itself ragged: say so when padding
+        return "collection"
+    if len(shapes) == 1 and len(next(iter(shapes))) <= 1:
+        return "table"  # scalars (rejected later) or equal-length rows
+    return "collection"
+
+
+def check_sequence_array(X, *, dtype=np.float32):
+    """Validate a 3-D array of shape (n_samples, n_timesteps, n_features)."""
+    X = check_array(tensor_to_numpy(X), allow_nd=True, dtype=dtype, input_name="X")
+    if X.ndim != 3:
+        raise ValueError(
+            f"X has shape {X.shape}, but sequences need 3 dimensions "
+            f"(n_samples, n_timesteps, n_features). Pass a 3-D array, a 2-D "
+            f"array (n_samples, n_timesteps) of univariate sequences, or a list "
+            f"of (n_timesteps, n_features) arrays."
+        )
+    if X.shape[1] == 0 or X.shape[2] == 0:
+        raise ValueError(
+            f"X has shape {X.shape}: sequences need at least one time step and "
+            f"one feature, in the layout (n_samples, n_timesteps, n_features)."
+        )
+    return PaddedSequences(X)
+
+
+def pad_sequences(X, *, dtype=np.float32):
+    """Validate a collection of sequences and pad them with zeros at the end.
+
+    Each member is an array of shape (n_timesteps_i, n_features), or
+    (n_timesteps_i,) for one feature; lengths may differ, the number of
+    features may not.
+    """
+    if len(X) == 0:
+        raise ValueError(
+            "X is an empty collection of sequences; pass at least one array of "
+            "shape (n_timesteps, n_features)."
+        )
+    members = []
+    for i, seq in enumerate(X):
+        seq = tensor_to_numpy(seq)
+        try:
+            shape = np.shape(seq)
+        except ValueError as exc:
+            raise ValueError(
+                f"X[{i}] is not a rectangular array ({exc}); each sequence must "
+                f"be an array of shape (n_timesteps, n_features)."
+            ) from exc
+        if len(shape) == 1:
+            seq, shape = np.reshape(seq, (-1, 1)), (shape[0], 1)
+        if len(shape) != 2:
+            raise ValueError(
+                f"X[{i}] has shape {shape}; each sequence must be a 2-D array "
+                f"of shape (n_timesteps, n_features), or 1-D (n_timesteps,) for "
+                f"a single feature."
+            )
+        if shape[0] == 0:
+            raise ValueError(
+                f"X[{i}] is an empty sequence (shape {shape}): every sequence "
+                f"needs at least one time step. Drop it from X (and its target "
+                f"from y), or give it one step of values."
+            )
+        members.append(check_array(seq, dtype=dtype, input_name=f"X[{i}]"))
+    n_features = members[0].shape[1]
+    for i, seq in enumerate(members):
+        if seq.shape[1] != n_features:
+            raise ValueError(
+                f"X[{i}] has {seq.shape[1]} features per time step (shape "
+                f"{seq.shape}), but X[0] has {n_features}; every sequence needs "
+                f"the same number of features."
+            )
+    lengths = np.array([len(seq) for seq in members], dtype=np.int64)
+    max_length = int(lengths.max())
+    values = np.zeros((len(members), max_length, n_features), dtype=dtype)
+    for i, seq in enumerate(members):
+        values[i, : len(seq)] = seq
+    return PaddedSequences(values, None if lengths.min() == max_length else lengths)
+
+
+def univariate_sequences(X):
+    """Rows of a validated 2-D array (dense or sparse) as one-feature sequences."""
+    if sp.issparse(X):
+        X = X.toarray()
+    return PaddedSequences(np.asarray(X)[:, :, np.newaxis])

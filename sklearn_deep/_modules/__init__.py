@@ -2,5 +2,14 @@
 
 from sklearn_deep._modules._conv import ConvNet
 from sklearn_deep._modules._mlp import ACTIVATIONS, MLP, LinearModel
+from sklearn_deep._modules._recurrent import CELLS, POOLINGS, RecurrentNetwork
 
-__all__ = ["ACTIVATIONS", "ConvNet", "LinearModel", "MLP"]
+__all__ = [
+    "ACTIVATIONS",
+    "CELLS",
+    "POOLINGS",
+    "ConvNet",
+    "LinearModel",
+    "MLP",
+    "RecurrentNetwork",
+]

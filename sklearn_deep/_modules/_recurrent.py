@@ -1,0 +1,133 @@
+"""Recurrent networks: an LSTM or GRU encoder, a summary of its outputs, a head."""
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from sklearn_deep._modules._mlp import MLP
+
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
+POOLINGS = ("last", "mean", "max")
+
+
+class RecurrentNetwork(nn.Module):
+    """A recurrent encoder whose summary of the sequence feeds a dense head.
+
+    Parameters
+    ----------
+    n_features_in : int
+        Features per time step.
+    n_outputs : int
+        Width of the output (logits).
+    cell : {'lstm', 'gru'}, default='lstm'
+        The recurrent cell.
+    hidden_size : int, default=64
+        Width of the hidden state of each direction.
+    num_layers : int, default=1
+        Number of stacked recurrent layers.
+    bidirectional : bool, default=False
+        Whether each layer also reads the sequence backwards.
+    pooling : {'last', 'mean', 'max'}, default='last'
+        How the sequence becomes one vector: the final hidden state of the
+        last layer (both directions), or the mean or maximum of the last
+        layer's outputs over the valid time steps.
+    hidden_sizes : sequence of int, default=()
+        Hidden layers of the dense head; empty for one linear layer.
+    activation : str, default='relu'
+        Activation of the head's hidden layers (a key of ``ACTIVATIONS``).
+    dropout : float, default=0.0
+        Dropout between recurrent layers, on the summary, and after each
+        hidden layer of the head.
+
+    Notes
+    -----
+    ``forward(x, lengths=None)`` takes zero-padded sequences ``x`` of shape
+    (N, T, n_features_in) and, for variable lengths, the true length of each
+    (an int64 tensor of shape (N,)). With ``lengths`` the sequences are packed,
+    so the padding never reaches the cells and never changes the output.
+    """
+
+    def __init__(
+        self,
+        n_features_in,
+        n_outputs,
+        *,
+        cell="lstm",
+        hidden_size=64,
+        num_layers=1,
+        bidirectional=False,
+        pooling="last",
+        hidden_sizes=(),
+        activation="relu",
+        dropout=0.0,
+    ):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
+        self.n_features_in = n_features_in
+        self.cell = cell
+        self.pooling = pooling
+        self.encoder = CELLS[cell](
+            n_features_in,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+            bidirectional=bidirectional,
+        )
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        n_directions = 2 if bidirectional else 1
+        self.head = MLP(
+            hidden_size * n_directions,
+            hidden_sizes,
+            n_outputs,
+            activation=activation,
+            dropout=dropout,
+        )
+        self._init_weights()
+
+    @torch.no_grad()
+    def _init_weights(self):
+        # Keras' recurrent defaults: Glorot input weights, orthogonal recurrent
+        # weights (per gate), zero biases, and a forget-gate bias of one (LSTM).
+        hidden = self.encoder.hidden_size
+        for name, p in self.encoder.named_parameters():
+            if name.startswith("weight_ih"):
+                nn.init.xavier_uniform_(p)
+            elif name.startswith("weight_hh"):
+                for gate in p.split(hidden):
+                    nn.init.orthogonal_(gate)
+            else:
+                nn.init.zeros_(p)
+                if self.cell == "lstm" and name.startswith("bias_ih"):
+                    p[hidden : 2 * hidden] = 1.0
+
+    def forward(self, x, lengths=None):
+        # (N, T, n_features_in), (N,) -> (N, n_outputs)
+        if lengths is None:
+            out, state = self.encoder(x)  # out: (N, T, D * hidden)
+        else:
+            packed = pack_padded_sequence(
+                x, lengths.cpu(), batch_first=True, enforce_sorted=False
+            )
+            out, state = self.encoder(packed)
+            if self.pooling != "last":
+                # (N, T_batch, D * hidden), zeros past each sequence's end
+                out, _ = pad_packed_sequence(out, batch_first=True)
+        summary = self._summarise(out, state, lengths)  # (N, D * hidden)
+        return self.head(self.dropout(summary))
+
+    def _summarise(self, out, state, lengths):
+        if self.pooling == "last":
+            h = state[0] if self.cell == "lstm" else state  # (layers * D, N, hidden)
+            if self.encoder.bidirectional:
+                return torch.cat([h[-2], h[-1]], dim=1)
+            return h[-1]
+        if lengths is None:
+            return out.mean(1) if self.pooling == "mean" else out.amax(1)
+        lengths = lengths.to(out.device)
+        if self.pooling == "mean":
+            return out.sum(1) / lengths.unsqueeze(1).to(out.dtype)
+        steps = torch.arange(out.shape[1], device=out.device)
+        padding = steps.unsqueeze(0) >= lengths.unsqueeze(1)  # (N, T_batch)
+        return out.masked_fill(padding.unsqueeze(2), float("-inf")).amax(1)

@@ -1,0 +1,1 @@
+"""Tests of the plain torch modules, without scikit-learn."""

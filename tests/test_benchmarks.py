@@ -1,0 +1,44 @@
+"""Smoke test of the benchmark command on tiny sizes (no timing assertions)."""
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+# benchmarks/ sits beside the package at the repository root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+run = importlib.import_module("benchmarks.run")
+
+
+def test_benchmark_command_writes_every_table(tmp_path):
+    output = tmp_path / "benchmarks.md"
+    text = run.main(
+        ["--size", "tiny", "--quiet", "--repeats", "1", "--output", str(output)]
+    )
+    assert output.read_text() == text
+    for heading in (
+        "## Targets",
+        "## MLP fit per epoch (cpu)",
+        "## Linear models on",
+        "## CNN and LSTM fit per epoch (cpu)",
+        "## Predict (cpu)",
+        "## Peak memory of a fit (CPU)",
+        "## scikit-learn-sized data: digits",
+    ):
+        assert heading in text
+    for variant in ("sklearn_deep", "bare torch loop", "skorch", "scikit-learn"):
+        assert variant in text
+    # every target is reported as met, not met, or not run; none is dropped
+    targets = text.split("## Targets")[1].split("\n## ")[0]
+    assert (
+        targets.count("| met |")
+        + targets.count("**not met**")
+        + targets.count("not run")
+        == targets.count("\n|") - 2
+    )
+
+
+def test_benchmark_command_rejects_unknown_case():
+    with pytest.raises(SystemExit, match="unknown"):
+        run.main(["--size", "tiny", "--cases", "nope", "--output", "-"])
