@@ -74,11 +74,17 @@ class BatchIterator:
     """Yields the batches of one epoch over ``data``, all on ``data``'s device.
 
     With ``shuffle``, each epoch draws a permutation from ``generator`` (a CPU
-    generator, so the order is the same on every device) and gathers each
-    batch into reused buffers. Without it, batches are contiguous views.
-    When one batch holds all samples, the data is yielded as it is: the
-    gradient of a full batch does not depend on the order.
+    generator, so the order is the same on every device) and gathers the
+    samples of several batches at a time (a block of about ``block_bytes``)
+    into reused buffers; the batches are views of the block. Without it,
+    batches are contiguous views. When one batch holds all samples, the data is
+    yielded as it is: the gradient of a full batch does not depend on the
+    order. A batch is valid until the next one is drawn.
     """
+
+    # one gather per ~4 MiB instead of one per batch: the same rows in the
+    # same order, at a fraction of the per-batch dispatch cost
+    block_bytes = 4 * 2**20
 
     def __init__(self, data, batch_size, shuffle, generator):
         self.data = data
@@ -89,6 +95,14 @@ class BatchIterator:
 
     def __len__(self):
         return -(-len(self.data) // self.batch_size)
+
+    def _block_size(self, tensors, n):
+        size = self.batch_size
+        row_bytes = sum(
+            t[:1].numel() * t.element_size() for t in tensors if t is not None
+        )
+        per_block = max(1, self.block_bytes // max(row_bytes, 1) // size)
+        return min(per_block * size, n)
 
     def __iter__(self):
         n, size = len(self.data), self.batch_size
@@ -101,22 +115,24 @@ class BatchIterator:
             return
         tensors = self.data._tensors()
         device = tensors[0].device
+        block = self._block_size(tensors, n)
         if self._buffers is None:
             self._buffers = [
-                None if t is None else t.new_empty((size, *t.shape[1:]))
+                None if t is None else t.new_empty((block, *t.shape[1:]))
                 for t in tensors
             ]
         perm = torch.randperm(n, generator=self.generator).to(device)
-        for start in range(0, n, size):
-            index = perm[start : start + size]
+        rebuild = self.data._rebuild
+        for first in range(0, n, block):
+            index = perm[first : first + block]
             m = index.shape[0]
-            out = []
-            for t, buf in zip(tensors, self._buffers):
-                if t is None:
-                    out.append(None)
-                else:
-                    out.append(torch.index_select(t, 0, index, out=buf[:m]))
-            yield self.data._rebuild(out)
+            gathered = [
+                None if t is None else torch.index_select(t, 0, index, out=buf[:m])
+                for t, buf in zip(tensors, self._buffers)
+            ]
+            for start in range(0, m, size):
+                stop = start + size
+                yield rebuild([None if g is None else g[start:stop] for g in gathered])
 
 
 def predict_batches(inputs, chunk_size=4096):

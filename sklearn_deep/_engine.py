@@ -58,17 +58,23 @@ def split_params(module):
 
 
 def make_optimizer(est, module, device, l2):
-    """A torch optimizer for ``est.solver`` with the L2 penalty as weight decay.
+    """A torch optimizer for ``est.solver``.
 
-    ``l2`` is the coefficient added to the gradient of each weight; for
-    ``'adamw'`` it is AdamW's decoupled decay instead.
+    For ``'adamw'``, ``l2`` is AdamW's decoupled weight decay of the weights (a
+    second parameter group holds the rest). For the other solvers the L2
+    penalty is added to the gradients of the weights by ``run_stochastic``
+    (``_add_l2``), as torch's ``weight_decay`` would, so one parameter group
+    holds everything: one optimizer kernel per step instead of two.
     """
     decay, no_decay = split_params(module)
-    groups = [
-        {"params": decay, "weight_decay": l2},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
     solver = est._resolved_solver()
+    if solver == "adamw":
+        groups = [
+            {"params": decay, "weight_decay": l2},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
+    else:
+        groups = [{"params": decay + no_decay, "weight_decay": 0.0}]
     kwargs = {"lr": float(est.learning_rate_init)}  # torch refuses some ints
     if solver == "sgd":
         kwargs.update(
@@ -179,6 +185,10 @@ def run_stochastic(est, train, valid, *, incremental, generator):
     if est.precision == "16-mixed" and device.type == "cuda":
         scaler = torch.amp.GradScaler("cuda")
     best = _Snapshot(module)
+    weights, _ = split_params(module)
+    decoupled = est._resolved_solver() == "adamw"  # decay inside the optimizer
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    wd = l2
     n_epochs = 1 if incremental else est.max_iter
     stop_reason = None
     est.n_iter_ = 0  # scikit-learn counts the epochs of this call only
@@ -195,21 +205,29 @@ def run_stochastic(est, train, valid, *, incremental, generator):
                 m = len(batch)
                 if l2_per_batch and l2:
                     # scikit-learn's MLP divides the penalty by the batch size
-                    for group in optimizer.param_groups[:1]:
-                        group["weight_decay"] = l2 / (m * mean_weight)
+                    wd = l2 / (m * mean_weight)
+                    if decoupled:
+                        optimizer.param_groups[0]["weight_decay"] = wd
                 inputs = est._augment(batch.inputs, generator)
                 with autocast(est, device):
                     loss = est._loss(module(*inputs), batch.target, batch.weight)
-                optimizer.zero_grad(set_to_none=True)
+                for p in params:  # optimizer.zero_grad(set_to_none=True)
+                    p.grad = None
                 if scaler is None:
                     loss.backward()
-                    optimizer.step()
                 else:
                     scaler.scale(loss).backward()
+                if l2 and not decoupled:
+                    if scaler is not None:
+                        scaler.unscale_(optimizer)
+                    _add_l2(weights, wd)
+                if scaler is None:
+                    optimizer.step()
+                else:
                     scaler.step(optimizer)
                     scaler.update()
                 if l1:
-                    _soft_threshold(optimizer, l1)
+                    _soft_threshold(weights, optimizer, l1)
                 total += loss.detach() * m
             data_loss = total.item() / n  # the one synchronisation of the epoch
             loss_value = data_loss + est._penalty_value(len(batches), n)
@@ -231,7 +249,8 @@ def run_stochastic(est, train, valid, *, incremental, generator):
             improved = _update_no_improvement(est, loss_value, score)
             if improved:
                 best.save()
-            _log(est, _epoch_line(est, loss_value, score, optimizer, tic))
+            if est.verbose:
+                _log(est, _epoch_line(est, loss_value, score, optimizer, tic))
             if schedule == "invscaling":
                 lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
                 _set_lr(optimizer, lr)
@@ -298,12 +317,18 @@ def run_stochastic(est, train, valid, *, incremental, generator):
     _notify(est, "on_train_end")
 
 
-def _soft_threshold(optimizer, l1):
-    """The proximal step of the L1 penalty on the weights (first group)."""
-    group = optimizer.param_groups[0]
-    threshold = group["lr"] * l1
+def _add_l2(weights, coef):
+    """``grad += coef * weight``, as torch's ``weight_decay`` does: one kernel."""
+    with_grad = [w for w in weights if w.grad is not None]
     with torch.no_grad():
-        for p in group["params"]:
+        torch._foreach_add_([w.grad for w in with_grad], with_grad, alpha=coef)
+
+
+def _soft_threshold(weights, optimizer, l1):
+    """The proximal step of the L1 penalty on the weights."""
+    threshold = optimizer.param_groups[0]["lr"] * l1
+    with torch.no_grad():
+        for p in weights:
             p.copy_(torch.sign(p) * torch.clamp(p.abs() - threshold, min=0.0))
 
 
