@@ -108,3 +108,24 @@ def assert_same_outputs(a, b, X):
     for method in first:
         np.testing.assert_array_equal(first[method], second[method], err_msg=method)
         assert first[method].dtype == second[method].dtype, method
+
+
+class RecordThreads:
+    """A callback writing ``torch.get_num_threads()`` to a file per epoch.
+
+    Lives here, not in a test module, so that joblib's worker processes can
+    import it cheaply when they unpickle the estimator.
+    """
+
+    def __init__(self, folder):
+        self.folder = folder
+
+    def on_epoch_end(self, estimator, epoch, loss, validation_score):
+        import os
+        import uuid
+
+        import torch
+
+        name = f"{os.getpid()}-{uuid.uuid4().hex}.txt"
+        with open(os.path.join(self.folder, name), "w") as file:
+            file.write(str(torch.get_num_threads()))

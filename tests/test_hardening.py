@@ -55,7 +55,8 @@ def _no_hang():
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            warnings.filterwarnings("ignore", "overflow encountered", RuntimeWarning)
+            for message in ("overflow encountered", "invalid value encountered"):
+                warnings.filterwarnings("ignore", message, RuntimeWarning)
             yield
     finally:
         signal.alarm(0)
