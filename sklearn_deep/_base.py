@@ -6,6 +6,7 @@ parameters, ``_build_module`` and, where its inputs are not tables,
 ``_validate_X`` / ``_to_tensors``.
 """
 
+import contextlib
 import copy
 import warnings
 from numbers import Integral, Real
@@ -254,7 +255,8 @@ class BaseDeepEstimator(BaseEstimator):
             )
         fresh = not hasattr(self, "module_") or not (self.warm_start or incremental)
 
-        X, y = self._validate_X_y(X, y, reset=fresh)
+        with _numeric_hint():
+            X, y = self._validate_X_y(X, y, reset=fresh)
         y_encoded = self._encode_targets(y, fresh=fresh, classes=classes)
         weight = self._combine_weights(X, y_encoded, sample_weight)
         inputs = self._to_tensors(X)
@@ -381,7 +383,8 @@ class BaseDeepEstimator(BaseEstimator):
         check_is_fitted(self, "module_")
         inputs = self._plain_table_inputs(X)
         if inputs is None:
-            inputs = self._to_tensors(self._validate_X(X, reset=False))
+            with _numeric_hint():
+                inputs = self._to_tensors(self._validate_X(X, reset=False))
         return self._forward_tensors(inputs).float().cpu().numpy()
 
     def _plain_table_inputs(self, X):
@@ -499,6 +502,22 @@ class BaseDeepEstimator(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+@contextlib.contextmanager
+def _numeric_hint():
+    """Add what to do to numpy's errors about strings or objects in the data."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        text = str(exc)
+        if "convert string to float" not in text and "a real number" not in text:
+            raise
+        raise type(exc)(
+            f"{text}. The inputs must be numbers: encode string or categorical "
+            f"features first, for example with OneHotEncoder or OrdinalEncoder "
+            f"in a Pipeline (and pass numeric targets to a regressor)."
+        ) from exc
 
 
 def _to_cpu(obj):
