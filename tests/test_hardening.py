@@ -501,6 +501,78 @@ def test_random_bad_input_fails_cleanly_or_fits(case):
     assert_unmodified(before, (X, y, weight))
 
 
+@st.composite
+def bad_predict_arrays(draw):
+    cls = draw(st.sampled_from(CLASSES))
+    layout = draw(st.sampled_from([lay for lay in layouts(cls) if lay != "ragged"]))
+    shape = list(make_X(layout, n=2).shape)
+    shape[0] = draw(st.integers(0, 4))
+    axis = draw(st.integers(1, len(shape) - 1))
+    shape[axis] = max(0, shape[axis] + draw(st.sampled_from([0, 0, -1, 1])))
+    X = np.random.RandomState(draw(st.integers(0, 9))).randn(*shape)
+    if X.size and draw(st.booleans()):
+        value = draw(st.sampled_from([np.nan, np.inf, 1e39, "x", None]))
+        X = X.astype(object) if isinstance(value, str) or value is None else X
+        X.flat[draw(st.integers(0, X.size - 1))] = value
+    method = draw(st.sampled_from(["predict", "predict_proba", "decision_function"]))
+    return cls, layout, X, method
+
+
+@HYPOTHESIS
+@given(case=bad_predict_arrays())
+def test_random_bad_predict_input_fails_cleanly(case):
+    cls, layout, X, method = case
+    est, X_fit = fitted(cls, layout)
+    assume(hasattr(est, method))
+    before, expected = snapshot(X), outputs(est, X_fit)
+    try:
+        result = getattr(est, method)(X)
+    except (ValueError, TypeError) as exc:
+        assert str(exc), "an error needs a message"
+    else:
+        assert len(result) == len(X) >= 1
+        if result.dtype.kind == "f":
+            assert np.isfinite(result).all()
+    assert_unmodified(before, X)
+    assert_outputs_unchanged(est, X_fit, expected)
+
+
+@st.composite
+def bad_sequences(draw):
+    cls = draw(st.sampled_from(SEQUENCE_CLASSES))
+    n = draw(st.integers(0, 5))
+    n_features = draw(st.integers(1, 2))
+    rng = np.random.RandomState(draw(st.integers(0, 9)))
+    X = []
+    for _ in range(n):
+        width = n_features if draw(st.integers(0, 5)) else n_features + 1
+        member = rng.randn(draw(st.integers(0, 3)), width)
+        if member.size and draw(st.integers(0, 4)) == 0:
+            member.flat[0] = draw(st.sampled_from([np.nan, np.inf, 1e39]))
+        X.append(member if draw(st.integers(0, 4)) else member.tolist())
+    y = make_y(cls, n=max(0, n + draw(st.sampled_from([0, 0, -1, 1]))), seed=2)
+    return cls, X, y
+
+
+@pytest.mark.skipif(not SEQUENCE_CLASSES, reason="no sequence estimator")
+@HYPOTHESIS
+@given(case=bad_sequences())
+def test_random_ragged_sequences_fail_cleanly_or_fit(case):
+    cls, X, y = case
+    before = snapshot((X, y))
+    est = make(cls)
+    try:
+        est.fit(X, y)
+    except (ValueError, TypeError) as exc:
+        assert str(exc), "an error needs a message"
+    else:
+        for method, value in outputs(est, X).items():
+            assert len(value) == len(X)
+            if value.dtype.kind == "f":
+                assert np.isfinite(value).all(), method
+    assert_unmodified(before, (X, y))
+
+
 # ----------------------------------------------------------------------
 # property-based: bad parameter values
 
