@@ -97,7 +97,10 @@ plt.show()
 # %%
 # Data in the aeon or sktime layout
 # ---------------------------------
-# aeon and sktime store collections as (n_cases, n_channels, n_timepoints).
-# Swap the last two axes to get (n_samples, n_timesteps, n_features):
-X_aeon = X.transpose(0, 2, 1)  # pretend this came from aeon
-print(best.__class__.__name__, "input:", X_aeon.transpose(0, 2, 1).shape)
+# aeon and sktime store a collection of series as (n_cases, n_channels,
+# n_timepoints). Swap the last two axes to get (n_samples, n_timesteps,
+# n_features); for their unequal-length lists, transpose each member.
+X_aeon = rng.normal(size=(4, 3, 20))  # 4 series, 3 channels, 20 time points
+X_steps = X_aeon.transpose(0, 2, 1)  # (4, 20, 3)
+X_list = [x.T for x in [X_aeon[0, :, :12], X_aeon[1]]]  # (12, 3) and (20, 3)
+print(X_steps.shape, [x.shape for x in X_list])

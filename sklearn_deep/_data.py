@@ -361,7 +361,7 @@ def pad_sequences(X, *, dtype=np.float32):
 
     Each member is an array of shape (n_timesteps_i, n_features), or
     (n_timesteps_i,) for one feature; lengths may differ, the number of
-    features may not.
+    features may not. Numeric members are copied once, into the padded array.
     """
     if len(X) == 0:
         raise ValueError(
@@ -370,29 +370,33 @@ def pad_sequences(X, *, dtype=np.float32):
         )
     members = []
     for i, seq in enumerate(X):
-        seq = tensor_to_numpy(seq)
         try:
-            shape = np.shape(seq)
+            seq = np.asarray(tensor_to_numpy(seq))
         except ValueError as exc:
             raise ValueError(
                 f"X[{i}] is not a rectangular array ({exc}); each sequence must "
                 f"be an array of shape (n_timesteps, n_features)."
             ) from exc
-        if len(shape) == 1:
-            seq, shape = np.reshape(seq, (-1, 1)), (shape[0], 1)
-        if len(shape) != 2:
+        if seq.ndim == 1:
+            seq = seq.reshape(-1, 1)
+        if seq.ndim != 2:
             raise ValueError(
-                f"X[{i}] has shape {shape}; each sequence must be a 2-D array "
+                f"X[{i}] has shape {seq.shape}; each sequence must be a 2-D array "
                 f"of shape (n_timesteps, n_features), or 1-D (n_timesteps,) for "
                 f"a single feature."
             )
-        if shape[0] == 0:
+        if seq.shape[0] == 0:
             raise ValueError(
-                f"X[{i}] is an empty sequence (shape {shape}): every sequence "
+                f"X[{i}] is an empty sequence (shape {seq.shape}): every sequence "
                 f"needs at least one time step. Drop it from X (and its target "
                 f"from y), or give it one step of values."
             )
-        members.append(check_array(seq, dtype=dtype, input_name=f"X[{i}]"))
+        if seq.dtype.kind not in "biuf":  # strings, objects, complex
+            try:
+                seq = check_array(seq, dtype=dtype, input_name=f"X[{i}]")
+            except ValueError as exc:
+                raise ValueError(f"X[{i}] is not numeric: {exc}") from exc
+        members.append(seq)
     n_features = members[0].shape[1]
     for i, seq in enumerate(members):
         if seq.shape[1] != n_features:
@@ -404,8 +408,17 @@ def pad_sequences(X, *, dtype=np.float32):
     lengths = np.array([len(seq) for seq in members], dtype=np.int64)
     max_length = int(lengths.max())
     values = np.zeros((len(members), max_length, n_features), dtype=dtype)
-    for i, seq in enumerate(members):
-        values[i, : len(seq)] = seq
+    with np.errstate(over="ignore"):  # too large for float32: reported below
+        for i, seq in enumerate(members):
+            values[i, : len(seq)] = seq
+    finite = np.isfinite(values).all(axis=(1, 2))
+    if not finite.all():
+        i = int(np.argmin(finite))
+        raise ValueError(
+            f"X[{i}] contains NaN or infinity (or values too large for "
+            f"{np.dtype(dtype).name}); every value of a sequence must be finite. "
+            f"Impute or drop the missing values first."
+        )
     return PaddedSequences(values, None if lengths.min() == max_length else lengths)
 
 
