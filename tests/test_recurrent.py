@@ -183,9 +183,14 @@ def test_japanese_vowels():
     X_test, y_test = _load_ts(test)
     assert (len(X_train), len(X_test), X_train[0].shape[1]) == (270, 370, 12)
     assert len({len(seq) for seq in X_train}) > 1  # really of different lengths
-    clf = LSTMClassifier(**{**FAST, "hidden_size": 32, "max_iter": 20}, random_state=0)
+    clf = LSTMClassifier(
+        **{**FAST, "hidden_size": 32, "max_iter": 20},
+        cell="gru",
+        pooling="max",
+        random_state=0,
+    )
     clf.fit(X_train, y_train)
-    assert clf.score(X_test, y_test) > 0.9
+    assert clf.score(X_test, y_test) > 0.9  # 0.92-0.94 over seeds 0-2
 
 
 def test_random_state_reproducible_and_caller_rng_untouched():
