@@ -29,7 +29,7 @@ TEST_PARAMS = {
     "CNNRegressor": dict(
         conv_channels=(4,),
         hidden_layer_sizes=(16,),
-        max_iter=200,
+        max_iter=100,
         learning_rate_init=0.01,
     ),
     "LSTMClassifier": dict(hidden_size=8, max_iter=100, learning_rate_init=0.02),
