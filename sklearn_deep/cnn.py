@@ -1,6 +1,7 @@
 """Convolutional networks for images (and 1-D signals)."""
 
 import inspect
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -299,7 +300,10 @@ class _BaseCNN(BaseDeepEstimator):
             )
 
     def _to_tensors(self, X):
-        return (images_to_tensor(X, *self._layout),)
+        with warnings.catch_warnings():
+            # read-only inputs (memmaps) are fine: nothing writes to them
+            warnings.filterwarnings("ignore", message="The given NumPy array")
+            return (images_to_tensor(X, *self._layout),)
 
     def _n_features_for_module(self, inputs):
         return tuple(inputs[0].shape[1:])

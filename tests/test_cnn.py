@@ -172,6 +172,16 @@ def test_float64_and_float32_inputs_agree(digits):
     np.testing.assert_array_equal(a.predict_proba(X[:80]), b.predict_proba(X[:80]))
 
 
+def test_read_only_images_without_warning(digits):
+    X, y = digits
+    X = X[:40].copy()
+    X.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        CNNClassifier(**FAST).fit(X, y[:40]).predict(X)
+
+
 # ----------------------------------------------------------------------
 # Errors
 
