@@ -152,6 +152,11 @@ sktime layout (n_samples, n_channels, n_timesteps) is passed as
 An estimator fitted on a 2-D ``X`` predicts on 2-D inputs with the same
 number of columns, as scikit-learn requires; it also predicts on 3-D or
 variable-length inputs with one feature per step, of any length.
+
+Scale the inputs first: saturated gates learn slowly. On short recorded
+series (scikit-learn's digits read row by row, the JapaneseVowels speakers)
+the most accurate setting tried was ``cell='gru', bidirectional=True,
+pooling='max', learning_rate_init=0.01``; the user guide has the figures.
 """
 
 
