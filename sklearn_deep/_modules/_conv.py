@@ -14,6 +14,9 @@ _POOL = {
     "avg": {1: nn.AvgPool1d, 2: nn.AvgPool2d},
 }
 
+# torch.nn.init gain names of the activations that are not ReLU-like
+_INIT_GAINS = {"tanh": "tanh", "logistic": "sigmoid", "identity": "linear"}
+
 
 class ConvNet(nn.Module):
     """Convolution blocks, then a dense head (an ``MLP``) on the flat features.
@@ -100,8 +103,9 @@ class ConvNet(nn.Module):
         self._init_weights()
 
     def _init_weights(self):
-        # He initialisation for the convolutions; the head initialises itself
-        gain = "relu" if self.activation == "relu" else "leaky_relu"
+        # He initialisation for the convolutions, with the activation's gain
+        # (ReLU's for the ReLU-like ones); the head initialises itself
+        gain = _INIT_GAINS.get(self.activation, "relu")
         for layer in self.encoder.modules():
             if isinstance(layer, nn.Conv1d | nn.Conv2d):
                 nn.init.kaiming_normal_(layer.weight, nonlinearity=gain)
