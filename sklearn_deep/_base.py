@@ -156,6 +156,15 @@ class BaseDeepEstimator(BaseEstimator):
 
     def _check_params(self):
         """Rules linking several parameters, checked at the top of ``fit``."""
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name, None)
+            takes_int = any(
+                isinstance(c, Interval) and c.type is Integral for c in constraints
+            )
+            if isinstance(value, bool) and takes_int and "boolean" not in constraints:
+                raise TypeError(
+                    f"{name} must be an int, got the bool {value!r}; pass a number."
+                )
         if self.early_stopping and self.validation_fraction == 0:
             raise ValueError(
                 "early_stopping=True needs validation_fraction > 0 to hold out "

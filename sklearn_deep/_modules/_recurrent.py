@@ -1,5 +1,7 @@
 """Recurrent networks: an LSTM or GRU encoder, a summary of its outputs, a head."""
 
+from contextlib import nullcontext
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -104,16 +106,22 @@ class RecurrentNetwork(nn.Module):
 
     def forward(self, x, lengths=None):
         # (N, T, n_features_in), (N,) -> (N, n_outputs)
-        if lengths is None:
-            out, state = self.encoder(x)  # out: (N, T, D * hidden)
-        else:
-            packed = pack_padded_sequence(
-                x, lengths.cpu(), batch_first=True, enforce_sorted=False
-            )
-            out, state = self.encoder(packed)
-            if self.pooling != "last":
-                # (N, T_batch, D * hidden), zeros past each sequence's end
-                out, _ = pad_packed_sequence(out, batch_first=True)
+        # The CPU's recurrent kernels have no float16/bfloat16 variants: under
+        # autocast there, the cell runs in float32.
+        on_cpu = x.device.type == "cpu"
+        with torch.autocast("cpu", enabled=False) if on_cpu else nullcontext():
+            if on_cpu:
+                x = x.float()
+            if lengths is None:
+                out, state = self.encoder(x)  # out: (N, T, D * hidden)
+            else:
+                packed = pack_padded_sequence(
+                    x, lengths.cpu(), batch_first=True, enforce_sorted=False
+                )
+                out, state = self.encoder(packed)
+                if self.pooling != "last":
+                    # (N, T_batch, D * hidden), zeros past each sequence's end
+                    out, _ = pad_packed_sequence(out, batch_first=True)
         summary = self._summarise(out, state, lengths)  # (N, D * hidden)
         return self.head(self.dropout(summary))
 
