@@ -82,11 +82,10 @@ class LossCurveDisplay:
         if ax is None:
             _, ax = plt.subplots()
         epochs = np.arange(1, len(self.loss_curve) + 1)
-        (self.line_,) = ax.plot(
-            epochs,
-            self.loss_curve,
-            **{"color": "C0", "label": "training loss", **(loss_kw or {})},
-        )
+        style = {"color": "C0", "label": "training loss"}
+        if len(epochs) == 1:  # a closed-form fit has a single point
+            style["marker"] = "o"
+        (self.line_,) = ax.plot(epochs, self.loss_curve, **{**style, **(loss_kw or {})})
         ax.set_xlabel("epoch")
         ax.set_ylabel("training loss")
         self.ax_score_ = None
