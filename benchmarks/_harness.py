@@ -60,6 +60,11 @@ class Measure:
     def median_cpu(self):
         return statistics.median(self.cpu) if self.cpu else float("nan")
 
+    @property
+    def min_wall(self):
+        """The fastest repeat: other load only ever adds time."""
+        return min(self.wall) if self.wall else float("nan")
+
 
 def interleave(variants, repeats, log=None):
     """Run each variant once per round, ``repeats`` rounds, rotating the order.
@@ -163,7 +168,10 @@ def machine_info(device):
     else:
         rows.append(("GPU", "none"))
     rows.append(("device of the torch runs", str(device)))
-    rows.append(("command", " ".join([os.path.basename(sys.executable), *sys.argv])))
+    argv = list(sys.argv)
+    if argv and argv[0].endswith(os.path.join("benchmarks", "run.py")):
+        argv[0] = "-m benchmarks.run"
+    rows.append(("command", " ".join(["python", *argv])))
     return rows
 
 

@@ -150,8 +150,9 @@ def run(cfg, device, log):
             f"= fit time / {epochs}, setup included), {cfg['repeats']} interleaved "
             f"repeats, medians. Score: test accuracy (classifier) or R^2 "
             f"(regressor) on {n_test} held-out rows. Ratios are to the bare torch "
-            f"loop (plain Adam); the CPU-time ratio is less disturbed by other "
-            f"load on the machine than the wall-time one."
+            f"loop (plain Adam), of the median wall times, the median CPU times "
+            f"and the fastest repeats (other load only ever adds time, so on a "
+            f"busy machine the best-of ratio is the steadiest)."
         ),
     )
     cases = [
@@ -183,19 +184,21 @@ def run(cfg, device, log):
                     fmt_seconds(m.median_wall / epochs),
                     fmt_ratio(m.median_wall / base.median_wall),
                     fmt_ratio(m.median_cpu / base.median_cpu),
+                    fmt_ratio(m.min_wall / base.min_wall),
                     f"{m.extra['score']:.4f}",
                 ]
             )
         ours = res["sklearn_deep"]
         wall = ours.median_wall / base.median_wall
         cpu = ours.median_cpu / base.median_cpu
+        best = ours.min_wall / base.min_wall
         if task == "classification":
             limit = 0.90 if batch_size >= 256 else 0.80
             section.targets.append(
                 Target(
                     f"{label} fit per epoch, batch {batch_size} ({device})",
                     f"<= {limit:.2f}x bare loop",
-                    f"{wall:.2f}x wall, {cpu:.2f}x CPU",
+                    f"{wall:.2f}x wall, {cpu:.2f}x CPU, {best:.2f}x best",
                     wall <= limit,
                 )
             )
@@ -209,7 +212,15 @@ def run(cfg, device, log):
         )
     section.tables.append(
         markdown_table(
-            ["fit", "variant", "s / epoch", "wall ratio", "CPU ratio", "score"],
+            [
+                "fit",
+                "variant",
+                "s / epoch",
+                "wall ratio",
+                "CPU ratio",
+                "best-of ratio",
+                "score",
+            ],
             table,
         )
     )

@@ -93,7 +93,8 @@ def run(cfg, device, log):
             f"(MLP hidden {cfg['mlp_hidden']}; LogisticRegression: 10 classes). "
             f"Single row: median latency of {calls} `predict` calls on one float32 "
             f"row each. Batch: one `predict` over {cfg['predict_rows']} float32 "
-            f"rows. The bare torch module skips all input checks. "
+            f"rows. The bare torch module skips all input checks and runs one "
+            f"forward over all the rows, as a plain loop would. "
             f"{cfg['repeats']} interleaved repeats, medians."
         ),
     )
