@@ -12,6 +12,8 @@ from sklearn_deep.utils._compat import Interval, StrOptions
 from sklearn_deep.utils._docstring import fill_doc
 
 _SMOOTH_PENALTIES = (None, "l2")
+# rows per float64 chunk of the normal equations: a few MB, whatever n is
+_CHUNK = 8192
 
 
 class _BaseLinear(BaseDeepEstimator):
@@ -508,11 +510,11 @@ class LinearRegression(RegressorTaskMixin, _BaseLinear):
             y_mean = torch.zeros(y.shape[1], dtype=torch.float64, device=device)
         gram = torch.zeros(p, p, dtype=torch.float64, device=device)
         xty = torch.zeros(p, y.shape[1], dtype=torch.float64, device=device)
-        for start in range(0, n, 65536):
-            xc = X[start : start + 65536].double() - x_mean
-            wc = w[start : start + 65536, None]
+        for start in range(0, n, _CHUNK):
+            xc = X[start : start + _CHUNK].double() - x_mean
+            wc = w[start : start + _CHUNK, None]
             gram += xc.T @ (wc * xc)
-            xty += xc.T @ (wc * (y[start : start + 65536] - y_mean))
+            xty += xc.T @ (wc * (y[start : start + _CHUNK] - y_mean))
         gram /= w_sum
         xty /= w_sum
         alpha = self.alpha if self.penalty == "l2" else 0.0
@@ -539,8 +541,8 @@ class LinearRegression(RegressorTaskMixin, _BaseLinear):
 
 def _chunked_mean(X, w):
     total = torch.zeros(X.shape[1], dtype=torch.float64, device=X.device)
-    for start in range(0, X.shape[0], 65536):
-        total += w[start : start + 65536] @ X[start : start + 65536].double()
+    for start in range(0, X.shape[0], _CHUNK):
+        total += w[start : start + _CHUNK] @ X[start : start + _CHUNK].double()
     return total / w.sum()
 
 
