@@ -7,6 +7,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "myst_parser",  # benchmarks.md is written by benchmarks/run.py
 ]
 autosummary_generate = True
 numpydoc_show_class_members = False
