@@ -299,6 +299,7 @@ class BaseDeepEstimator(BaseEstimator):
                 self._optimizer = None
             self.module_.to(device)
             self._device = device
+            self._fitted_precision = self.precision
             if stochastic:
                 if self._optimizer is None or not incremental:
                     self._optimizer = _engine.make_optimizer(
@@ -442,7 +443,9 @@ class BaseDeepEstimator(BaseEstimator):
         if on_cpu and inputs[0].shape[0] > 512 and all(t.ndim == 2 for t in inputs):
             size = _dense_chunk_rows(module)
         outputs = []
-        with torch.inference_mode(), _engine.autocast(self, device):
+        # the precision the network was fitted with, not a later set_params
+        precision = getattr(self, "_fitted_precision", self.precision)
+        with torch.inference_mode(), _engine.autocast(precision, device):
             # one chunk (a single row, say) skips the chunking machinery
             chunks = (inputs,) if inputs[0].shape[0] <= size else None
             for chunk in chunks or predict_batches(inputs, size):

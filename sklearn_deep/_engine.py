@@ -38,9 +38,9 @@ _FUSED = {"sgd", "adam", "adamw", "adagrad"}
 _AUTOCAST_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 
 
-def autocast(est, device):
-    """The autocast context for ``est.precision`` on ``device``."""
-    dtype = _AUTOCAST_DTYPES.get(est.precision)
+def autocast(precision, device):
+    """The autocast context for a ``precision`` setting on ``device``."""
+    dtype = _AUTOCAST_DTYPES.get(precision)
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
@@ -209,7 +209,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
                     if decoupled:
                         optimizer.param_groups[0]["weight_decay"] = wd
                 inputs = est._augment(batch.inputs, generator)
-                with autocast(est, device):
+                with autocast(est.precision, device):
                     loss = est._loss(module(*inputs), batch.target, batch.weight)
                 for p in params:  # optimizer.zero_grad(set_to_none=True)
                     p.grad = None
@@ -375,7 +375,7 @@ def run_lbfgs(est, train):
 
     def closure():
         optimizer.zero_grad(set_to_none=True)
-        with autocast(est, device):
+        with autocast(est.precision, device):
             loss = est._loss(module(*train.inputs), train.target, train.weight)
         if l2:
             loss = loss + 0.5 * l2 * sum((w * w).sum() for w in decay)

@@ -481,3 +481,11 @@ def test_to_skorch_hands_over_the_trained_network(iris):
     before = clf.predict_proba(X)
     net.partial_fit(X, y.astype(np.int64))  # trains the copy, not clf
     np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+def test_predict_uses_the_fitted_precision(iris):
+    X, y = iris
+    clf = small_mlp().fit(X, y)
+    before = clf.predict_proba(X)
+    clf.set_params(precision="bf16-mixed")
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
