@@ -286,7 +286,11 @@ class _BaseCNN(BaseDeepEstimator):
         return X, y
 
     def _check_image_shape(self, X, reset):
-        layout, moved = image_layout(X.shape, self.input_shape, self.channels_last)
+        if reset:
+            self._image_params = (self.input_shape, self.channels_last)
+        # predict reads X as fit did, whatever set_params changed since
+        params = getattr(self, "_image_params", (self.input_shape, self.channels_last))
+        layout, moved = image_layout(X.shape, *params)
         shape = channels_first(layout, moved)
         if reset:
             self.input_shape_ = shape

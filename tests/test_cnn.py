@@ -421,3 +421,18 @@ def test_gpu_fit_with_augmentation_loads_on_cpu(digits):
     np.testing.assert_allclose(
         restored.predict_proba(X), clf.predict_proba(X), rtol=1e-4, atol=1e-5
     )
+
+
+def test_predict_reads_images_as_fit_did_after_set_params():
+    X = np.random.RandomState(0).rand(40, 16).astype(np.float32)
+    y = np.arange(40) % 2
+    clf = CNNClassifier(
+        input_shape=(1, 4, 4),
+        conv_channels=(2,),
+        max_iter=2,
+        device="cpu",
+        random_state=0,
+    ).fit(X, y)
+    before = clf.predict_proba(X)
+    clf.set_params(input_shape=None)
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
