@@ -122,8 +122,17 @@ def half_mse(output, target):
 
 
 def skorch_net(module, *, task, epochs, batch_size, lr=1e-3, device="cpu"):
-    """skorch as its users write it: its default Dataset and DataLoader."""
-    from skorch import NeuralNetClassifier, NeuralNetRegressor
+    """skorch as its users write it: its default Dataset and DataLoader.
+
+    ``task`` is 'classification' (cross-entropy on class indices), 'binary'
+    (skorch's binary classifier on one logit per sample; float 0/1 targets) or
+    'regression' (MSE on 2-D float targets).
+    """
+    from skorch import (
+        NeuralNetBinaryClassifier,
+        NeuralNetClassifier,
+        NeuralNetRegressor,
+    )
 
     common = dict(
         module=module,
@@ -138,4 +147,8 @@ def skorch_net(module, *, task, epochs, batch_size, lr=1e-3, device="cpu"):
     )
     if task == "classification":
         return NeuralNetClassifier(criterion=nn.CrossEntropyLoss, **common)
+    if task == "binary":
+        # its module must return shape (n,): flatten the one logit per sample
+        common["module"] = nn.Sequential(module, nn.Flatten(0))
+        return NeuralNetBinaryClassifier(**common)
     return NeuralNetRegressor(criterion=nn.MSELoss, **common)

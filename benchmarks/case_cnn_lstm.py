@@ -88,31 +88,15 @@ def _variants(family, X, y, *, epochs, batch_size, device):
         return {"wall": t.wall, "cpu": t.cpu}
 
     def skorch():
-        from skorch import NeuralNetBinaryClassifier
 
         module = copy.deepcopy(template.module_)
         if n_classes > 2:
-            net = _peers.skorch_net(
-                module,
-                task="classification",
-                epochs=epochs,
-                batch_size=batch_size,
-                device=device,
-            )
-            target = y
+            task, target = "classification", y
         else:
-            net = NeuralNetBinaryClassifier(
-                torch.nn.Sequential(module, torch.nn.Flatten(0)),
-                optimizer=torch.optim.Adam,
-                lr=1e-3,
-                max_epochs=epochs,
-                batch_size=batch_size,
-                train_split=None,
-                iterator_train__shuffle=True,
-                verbose=0,
-                device=device,
-            )
-            target = y.astype(np.float32)
+            task, target = "binary", y.astype(np.float32)
+        net = _peers.skorch_net(
+            module, task=task, epochs=epochs, batch_size=batch_size, device=device
+        )
         with Timer(device) as t:
             net.fit(X, target)
         return {"wall": t.wall, "cpu": t.cpu}

@@ -83,27 +83,16 @@ def variants_for(task, data, *, device, epochs):
         return {"wall": t.wall, "cpu": t.cpu, "score": score(y_test, bare_out(module))}
 
     def skorch():
-        from skorch import NeuralNetBinaryClassifier, NeuralNetRegressor
-
         torch.manual_seed(0)
-        common = dict(
-            optimizer=torch.optim.Adam,
-            lr=LR,
-            max_epochs=epochs,
+        net = _peers.skorch_net(
+            nn.Linear(p, 1),
+            task="binary" if classify else "regression",
+            epochs=epochs,
             batch_size=BATCH,
-            train_split=None,
-            iterator_train__shuffle=True,
-            verbose=0,
+            lr=LR,
             device=device,
         )
-        if classify:
-            net = NeuralNetBinaryClassifier(
-                nn.Sequential(nn.Linear(p, 1), nn.Flatten(0)), **common
-            )
-            target = y.astype(np.float32)
-        else:
-            net = NeuralNetRegressor(nn.Linear(p, 1), criterion=nn.MSELoss, **common)
-            target = y.reshape(-1, 1)
+        target = y.astype(np.float32) if classify else y.reshape(-1, 1)
         with Timer(device) as t:
             net.fit(X, target)
         pred = net.predict(X_test)
