@@ -228,14 +228,15 @@ class BaseDeepEstimator(BaseEstimator):
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         saved = dict(self.__dict__)
         # warm_start and partial_fit train in place (network, optimizer, history
-        # lists, RNG): keep copies of those too, to put back on failure
-        for key, value in saved.items():
-            if key.endswith("_") or key.startswith("_"):
-                if key not in ("module_", "_optimizer"):
-                    saved[key] = copy.deepcopy(value)
+        # lists, RNG): keep copies of those too, to put back on failure. A
+        # fresh fit only assigns new objects, so the shallow copy is enough.
         module, optimizer = saved.get("module_"), saved.get("_optimizer")
         in_place = module is not None and (self.warm_start or incremental)
         if in_place:
+            for key, value in saved.items():
+                if key.endswith("_") or key.startswith("_"):
+                    if key not in ("module_", "_optimizer"):
+                        saved[key] = copy.deepcopy(value)
             weights = copy.deepcopy(module.state_dict())
             optimizer_state = None
             if optimizer is not None:
