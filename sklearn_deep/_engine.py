@@ -185,6 +185,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
     if est.precision == "16-mixed" and device.type == "cuda":
         scaler = torch.amp.GradScaler("cuda")
     best = _Snapshot(module)
+    start = _Snapshot(module)  # the fallback of a divergence (_keep_finite)
     weights, _ = split_params(module)
     decoupled = est._resolved_solver() == "adamw"  # decay inside the optimizer
     params = [p for group in optimizer.param_groups for p in group["params"]]
@@ -294,15 +295,21 @@ def run_stochastic(est, train, valid, *, incremental, generator):
         module.eval()
 
     if stop_reason == "diverged":
-        best.restore()
         good = [v for v in est.loss_curve_ if np.isfinite(v)]
         est.loss_ = min(good) if good else float("nan")
+        if _keep_finite(est, best, start, train):
+            kept = f"The weights of the best finite epoch (loss {est.loss_:.6g})"
+        else:
+            est.loss_ = float("nan")
+            kept = (
+                "Those of the best finite epoch predict non-finite values, so "
+                "the weights this fit started from"
+            )
         warnings.warn(
             f"{type(est).__name__} diverged at epoch {est.n_iter_}: the "
-            f"training loss became {est.loss_curve_[-1]}. The weights of the "
-            f"best finite epoch (loss {est.loss_:.6g}) were restored. Lower "
-            f"learning_rate_init (now {est.learning_rate_init}) or scale the "
-            f"inputs, for example with StandardScaler.",
+            f"training loss became {est.loss_curve_[-1]}. {kept} were restored. "
+            f"Lower learning_rate_init (now {est.learning_rate_init}) or scale "
+            f"the inputs, for example with StandardScaler.",
             ConvergenceWarning,
         )
     elif est.early_stopping and est.n_iter_ > 0:
@@ -315,6 +322,30 @@ def run_stochastic(est, train, valid, *, incremental, generator):
             ConvergenceWarning,
         )
     _notify(est, "on_train_end")
+
+
+def _keep_finite(est, best, start, train):
+    """Restore the best weights after a divergence, if they predict finite values.
+
+    A finite training loss does not make finite predictions: a batch-norm
+    network trains on batch statistics, and its running statistics (used to
+    predict) can overflow where the batch ones did not. When the best weights
+    predict a non-finite value on the training inputs, the weights the fit
+    started from are restored instead. Returns whether the best ones were kept.
+    """
+    best.restore()
+    if _predicts_finite(est, train):
+        return True
+    start.restore()
+    return False
+
+
+def _predicts_finite(est, data):
+    module = est.module_
+    state = module.state_dict().values()
+    if not all(bool(torch.isfinite(t).all()) for t in state if t.is_floating_point()):
+        return False
+    return bool(torch.isfinite(est._forward_tensors(data.inputs)).all())
 
 
 def _add_l2(weights, coef):
@@ -372,6 +403,7 @@ def run_lbfgs(est, train):
     state = optimizer.state[optimizer._params[0]]
     per_iter = {}
     best, best_loss = _Snapshot(module), [np.inf]
+    start = _Snapshot(module)
 
     def closure():
         optimizer.zero_grad(set_to_none=True)
@@ -418,8 +450,11 @@ def run_lbfgs(est, train):
     diverged = stopped or not np.isfinite(est.loss_)
     diverged = diverged or not all(torch.isfinite(p).all() for p in module.parameters())
     if diverged:
-        best.restore()
         last, est.loss_ = est.loss_, best_loss[0]
+        kept = f"the weights of the lowest finite loss ({est.loss_:.6g})"
+        if not _keep_finite(est, best, start, train):
+            est.loss_ = float("nan")
+            kept = "the weights it started from (the others predict non-finite values)"
     _log(
         est,
         f"lbfgs: {est.n_iter_} iterations, {state.get('func_evals', 0)} loss "
@@ -427,8 +462,8 @@ def run_lbfgs(est, train):
     )
     if diverged:
         warnings.warn(
-            f"{type(est).__name__}: L-BFGS diverged (last loss {last}); the "
-            f"weights of the lowest finite loss ({est.loss_:.6g}) were restored. "
+            f"{type(est).__name__}: L-BFGS diverged (last loss {last}); {kept} "
+            f"were restored. "
             f"Scale the inputs, for example with StandardScaler, or raise alpha.",
             ConvergenceWarning,
         )
