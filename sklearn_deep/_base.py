@@ -30,6 +30,7 @@ from sklearn_deep._data import (
     table_to_tensor,
 )
 from sklearn_deep.utils._compat import Interval, StrOptions, _fit_context
+from sklearn_deep.utils._warnings import warn
 
 _MAX_SEED = np.iinfo(np.int32).max
 
@@ -189,7 +190,7 @@ class BaseDeepEstimator(BaseEstimator):
         if self.batch_size == "auto":
             return min(200, n_samples)
         if self.batch_size > n_samples:
-            warnings.warn(
+            warn(
                 f"Got batch_size={self.batch_size} larger than the "
                 f"{n_samples} training samples; it is clipped to {n_samples}."
             )

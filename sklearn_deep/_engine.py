@@ -1,6 +1,6 @@
 """The training loop shared by every estimator.
 
-Small on purpose (DESIGN.md, "Training engine"): tensors are built and moved
+Small on purpose (docs/architecture.md, "The engine"): tensors are built and moved
 once, a batch is an index slice of a permutation, the L2 penalty rides on the
 optimizer's weight decay (applied to the gradients, weights only), and the loss
 is synchronised once per epoch. Early stopping, ``tol`` and ``n_iter_no_change``
@@ -14,7 +14,6 @@ see them live.
 
 import contextlib
 import time
-import warnings
 
 import numpy as np
 import torch
@@ -22,6 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_deep._data import BatchIterator
 from sklearn_deep.callbacks import StopTraining
+from sklearn_deep.utils._warnings import warn
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 
@@ -284,7 +284,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
         _log(est, f"Stopped by a callback: {exc}")
     except KeyboardInterrupt:
         stop_reason = "interrupted"
-        warnings.warn(
+        warn(
             f"Training interrupted by user after {est.n_iter_} epochs; "
             f"{type(est).__name__} keeps the weights reached"
             + (" (the best validation epoch)." if est.early_stopping else ".")
@@ -305,7 +305,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
                 "Those of the best finite epoch predict non-finite values, so "
                 "the weights this fit started from"
             )
-        warnings.warn(
+        warn(
             f"{type(est).__name__} diverged at epoch {est.n_iter_}: the "
             f"training loss became {est.loss_curve_[-1]}. {kept} were restored. "
             f"Lower learning_rate_init (now {est.learning_rate_init}) or scale "
@@ -315,7 +315,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
     elif est.early_stopping and est.n_iter_ > 0:
         best.restore()
     if stop_reason is None and not incremental and est.n_iter_ >= est.max_iter:
-        warnings.warn(
+        warn(
             f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
             f"and the optimization hasn't converged yet. Increase max_iter to "
             f"train longer.",
@@ -427,7 +427,7 @@ def run_lbfgs(est, train):
     try:
         optimizer.step(closure)
     except KeyboardInterrupt:
-        warnings.warn(
+        warn(
             f"Training interrupted by user; {type(est).__name__} keeps the "
             f"weights reached.",
             UserWarning,
@@ -461,14 +461,14 @@ def run_lbfgs(est, train):
         f"evaluations, loss {est.loss_:.6f}, {time.perf_counter() - tic:.2f}s",
     )
     if diverged:
-        warnings.warn(
+        warn(
             f"{type(est).__name__}: L-BFGS diverged (last loss {last}); {kept} "
             f"were restored. "
             f"Scale the inputs, for example with StandardScaler, or raise alpha.",
             ConvergenceWarning,
         )
     elif est.n_iter_ >= est.max_iter:
-        warnings.warn(
+        warn(
             f"lbfgs failed to converge after {est.max_iter} iterations. "
             f"Increase max_iter or scale the inputs, for example with "
             f"StandardScaler.",
