@@ -3,38 +3,13 @@
 import re
 
 import pytest
+from _estimator_cases import SETTINGS, settings
 from sklearn.utils.estimator_checks import (
     check_param_validation,
     parametrize_with_checks,
 )
 
 from sklearn_deep.utils import all_estimators
-
-# Cheap settings for the checks' tiny data sets, one entry per estimator.
-TEST_PARAMS = {
-    "MLPClassifier": dict(
-        hidden_layer_sizes=(16,), max_iter=100, learning_rate_init=0.01
-    ),
-    "MLPRegressor": dict(
-        hidden_layer_sizes=(16,), max_iter=200, learning_rate_init=0.01
-    ),
-    "LogisticRegression": dict(max_iter=100),
-    "LinearRegression": dict(),
-    "CNNClassifier": dict(
-        conv_channels=(4,),
-        hidden_layer_sizes=(16,),
-        max_iter=100,
-        learning_rate_init=0.01,
-    ),
-    "CNNRegressor": dict(
-        conv_channels=(4,),
-        hidden_layer_sizes=(16,),
-        max_iter=100,
-        learning_rate_init=0.01,
-    ),
-    "LSTMClassifier": dict(hidden_size=8, max_iter=100, learning_rate_init=0.02),
-    "LSTMRegressor": dict(hidden_size=8, max_iter=200, learning_rate_init=0.02),
-}
 
 # Checks that compare two computations of the same numbers at rtol 1e-7. A
 # float32 network trained by iterations meets the sample-weight ones only up to
@@ -66,9 +41,8 @@ EXPECTED_FAILED_CHECKS = {"CNNClassifier": _CNN, "CNNRegressor": _CNN}
 
 
 def _instances():
-    for name, cls in all_estimators():
-        params = {"device": "cpu", "random_state": 0, **TEST_PARAMS[name]}
-        yield cls(**params)
+    for _, cls in all_estimators():
+        yield cls(**settings(cls))
 
 
 def _expected_failed_checks(estimator):
@@ -98,5 +72,5 @@ def test_param_validation(estimator):
     check_param_validation(type(estimator).__name__, estimator)
 
 
-def test_every_estimator_has_test_params():
-    assert {name for name, _ in all_estimators()} == set(TEST_PARAMS)
+def test_every_estimator_has_test_settings():
+    assert {name for name, _ in all_estimators()} == set(SETTINGS)
