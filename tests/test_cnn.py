@@ -123,7 +123,10 @@ def test_rows_without_input_shape_are_signals():
     y = (X[:, :6].sum(1) > 0).astype(int)
     clf = CNNClassifier(**FAST).fit(X, y)
     assert clf.input_shape_ == (1, 12)
-    assert isinstance(clf.module_.encoder[0][0], torch.nn.Conv1d)
+    convs = [m for m in clf.module_.encoder.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert convs and not any(
+        isinstance(m, torch.nn.Conv2d) for m in clf.module_.encoder.modules()
+    )
     assert clf.predict(X).shape == (60,)
 
 
@@ -323,9 +326,9 @@ def test_warm_start_and_partial_fit(digits):
     X, y = digits
     clf = CNNClassifier(**{**FAST, "max_iter": 2}, warm_start=True)
     clf.fit(X[:80], y[:80])
-    weights = clf.module_.encoder[0][0].weight.detach().clone()
+    weights = _first_conv(clf).weight.detach().clone()
     clf.fit(X[:80], y[:80])
-    assert not torch.equal(weights, clf.module_.encoder[0][0].weight)
+    assert not torch.equal(weights, _first_conv(clf).weight)
     assert len(clf.loss_curve_) == 4
 
     inc = CNNClassifier(**FAST)
@@ -436,3 +439,11 @@ def test_predict_reads_images_as_fit_did_after_set_params():
     before = clf.predict_proba(X)
     clf.set_params(input_shape=None)
     np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+def _first_conv(clf):
+    return next(
+        m
+        for m in clf.module_.encoder.modules()
+        if isinstance(m, torch.nn.Conv1d | torch.nn.Conv2d)
+    )
