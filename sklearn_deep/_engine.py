@@ -13,6 +13,7 @@ see them live.
 """
 
 import contextlib
+import math
 import time
 
 import numpy as np
@@ -158,6 +159,37 @@ def _update_no_improvement(est, loss, score):
     return False
 
 
+# Schedules over the whole budget of ``max_iter`` epochs, stepped every batch.
+# The training-loss stopping rule does not cut them short (the annealing at
+# the end is the point); the early-stopping rule on a validation split does.
+BUDGET_SCHEDULES = ("cosine", "onecycle")
+ALL_SOLVER_SCHEDULES = (*BUDGET_SCHEDULES, "plateau")
+
+
+def scheduled_lr(schedule, base_lr, step, total_steps):
+    """The step size of a budget schedule at ``step`` of ``total_steps``.
+
+    ``'cosine'``: a linear warm-up over the first 5 % of the steps, then a
+    cosine decay to zero (Loshchilov & Hutter 2017). ``'onecycle'``: a cosine
+    rise from ``base_lr / 25`` to ``base_lr`` over the first 30 %, then a
+    cosine decay to ``base_lr / 25e4`` (Smith & Topin 2019, torch's defaults).
+    Past the budget (``partial_fit`` beyond ``max_iter``) it stays at the end.
+    """
+    step = min(step, total_steps - 1)
+    if schedule == "cosine":
+        warm = max(1, round(0.05 * total_steps))
+        if step < warm:
+            return base_lr * (step + 1) / warm
+        progress = (step - warm) / max(1, total_steps - warm)
+        return base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+    start, end = base_lr / 25.0, base_lr / 25e4
+    rise = max(1, round(0.3 * total_steps))
+    if step < rise:
+        return start + (base_lr - start) * 0.5 * (1 - math.cos(math.pi * step / rise))
+    progress = (step - rise) / max(1, total_steps - rise)
+    return end + (base_lr - end) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
 def _current_lr(optimizer):
     return optimizer.param_groups[0]["lr"]
 
@@ -175,7 +207,9 @@ def run_stochastic(est, train, valid, *, incremental, generator):
     the estimator's history attributes and ``module_`` are updated.
     """
     module, optimizer, device = est.module_, est._optimizer, est._device
-    schedule = est.learning_rate if est._resolved_solver() == "sgd" else "constant"
+    schedule = est.learning_rate
+    if schedule not in ALL_SOLVER_SCHEDULES and est._resolved_solver() != "sgd":
+        schedule = "constant"  # scikit-learn's three are for solver='sgd' only
     n = len(train)
     batch_size = est._effective_batch_size(n)
     l2, l2_per_batch, l1 = est._penalty()
@@ -190,8 +224,15 @@ def run_stochastic(est, train, valid, *, incremental, generator):
     decoupled = est._resolved_solver() == "adamw"  # decay inside the optimizer
     params = [p for group in optimizer.param_groups for p in group["params"]]
     wd = l2
-    n_epochs = 1 if incremental else est.max_iter
+    if not incremental or not hasattr(est, "_max_iter"):
+        est._max_iter = est._effective_max_iter(n)
+    max_iter = est._max_iter
+    n_epochs = 1 if incremental else max_iter
+    budget = schedule in BUDGET_SCHEDULES
+    total_steps = max_iter * len(batches)
+    step = getattr(est, "_schedule_step", 0) if incremental else 0
     stop_reason = None
+    kept_best = False  # whether this call saved a best epoch to go back to
     est.n_iter_ = 0  # scikit-learn counts the epochs of this call only
 
     _notify(est, "on_train_begin")
@@ -204,6 +245,12 @@ def run_stochastic(est, train, valid, *, incremental, generator):
             total = torch.zeros((), device=device)
             for batch in batches:
                 m = len(batch)
+                if budget:
+                    lr = scheduled_lr(
+                        schedule, est.learning_rate_init, step, total_steps
+                    )
+                    _set_lr(optimizer, lr)
+                    step += 1
                 if l2_per_batch and l2:
                     # scikit-learn's MLP divides the penalty by the batch size
                     wd = l2 / (m * mean_weight)
@@ -250,6 +297,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
             improved = _update_no_improvement(est, loss_value, score)
             if improved:
                 best.save()
+                kept_best = True
             if est.verbose:
                 _log(est, _epoch_line(est, loss_value, score, optimizer, tic))
             if schedule == "invscaling":
@@ -264,6 +312,8 @@ def run_stochastic(est, train, valid, *, incremental, generator):
                 validation_score=score,
             )
 
+            if budget and not est.early_stopping:
+                continue  # the schedule runs its budget (best epoch kept)
             if est._no_improvement_count > est.n_iter_no_change:
                 what = "Validation score" if est.early_stopping else "Training loss"
                 msg = (
@@ -271,7 +321,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
                     f"{est.n_iter_no_change} consecutive epochs."
                 )
                 lr = _current_lr(optimizer)
-                if schedule == "adaptive" and lr > 1e-6:
+                if schedule in ("adaptive", "plateau") and lr > 1e-6:
                     _set_lr(optimizer, lr / 5.0)
                     est._no_improvement_count = 0
                     _log(est, f"{msg} Setting learning rate to {lr / 5.0:g}.")
@@ -293,6 +343,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
         )
     finally:
         module.eval()
+        est._schedule_step = step
 
     if stop_reason == "diverged":
         good = [v for v in est.loss_curve_ if np.isfinite(v)]
@@ -312,11 +363,18 @@ def run_stochastic(est, train, valid, *, incremental, generator):
             f"the inputs, for example with StandardScaler.",
             ConvergenceWarning,
         )
-    elif est.early_stopping and est.n_iter_ > 0:
+    elif kept_best and not incremental:
+        # the best epoch is what the model keeps, whichever rule stopped it:
+        # the best validation score, or else the lowest training loss
         best.restore()
-    if stop_reason is None and not incremental and est.n_iter_ >= est.max_iter:
+    if (
+        stop_reason is None
+        and not incremental
+        and not budget
+        and est.n_iter_ >= max_iter
+    ):
         warn(
-            f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached "
+            f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached "
             f"and the optimization hasn't converged yet. Increase max_iter to "
             f"train longer.",
             ConvergenceWarning,
@@ -364,7 +422,7 @@ def _soft_threshold(weights, optimizer, l1):
 
 
 def _epoch_line(est, loss, score, optimizer, tic):
-    width = len(str(est.max_iter))
+    width = len(str(est._max_iter))
     line = f"epoch {est.n_iter_:>{width}}  loss {loss:.6f}"
     if score is not None:
         line += f"  validation score {score:.4f}"
@@ -386,6 +444,7 @@ def run_lbfgs(est, train):
     """
     module, device = est.module_, est._device
     n = len(train)
+    max_iter = est._max_iter = est._effective_max_iter(n)
     l2, l2_per_batch, _ = est._penalty()
     if l2_per_batch:
         l2 = l2 / (n if train.weight is None else float(train.weight.sum()))
@@ -393,7 +452,7 @@ def run_lbfgs(est, train):
     optimizer = torch.optim.LBFGS(
         [p for p in module.parameters() if p.requires_grad],
         lr=1.0,
-        max_iter=est.max_iter,
+        max_iter=max_iter,
         max_eval=est.max_fun,
         tolerance_grad=est.tol,
         tolerance_change=1e-9,
@@ -467,9 +526,9 @@ def run_lbfgs(est, train):
             f"Scale the inputs, for example with StandardScaler, or raise alpha.",
             ConvergenceWarning,
         )
-    elif est.n_iter_ >= est.max_iter:
+    elif est.n_iter_ >= max_iter:
         warn(
-            f"lbfgs failed to converge after {est.max_iter} iterations. "
+            f"lbfgs failed to converge after {max_iter} iterations. "
             f"Increase max_iter or scale the inputs, for example with "
             f"StandardScaler.",
             ConvergenceWarning,

@@ -25,22 +25,44 @@ from sklearn_deep.utils._docstring import fill_doc
 _DEFAULT_AUGMENT = {"rotation": 10.0, "shift": 0.1, "flip": False}
 
 _CNN_PARAMETERS = """
-conv_channels : array-like of shape (n_blocks,), default=(32, 64)
+conv_channels : array-like of shape (n_blocks,) or 'auto', default='auto'
     The number of output channels (filters) of each convolution block. A
-    block is a convolution padded to keep the size (for odd kernels), batch
-    normalisation (see ``batch_norm``), the activation and pooling (see
-    ``pooling``).
+    block is a convolution zero-padded to keep the size, batch normalisation
+    (see ``batch_norm``) and the activation (two of each and a shortcut with
+    ``residual``), then pooling (see ``pooling``). ``'auto'``: ``(64, 128,
+    64)`` for signals, the fully convolutional network (FCN) of Wang et al.
+    [1]_ at half its width; ``(32, 64)`` for images.
 
-hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+hidden_layer_sizes : array-like of shape (n_layers - 2,) or 'auto', \
+default='auto'
     The ith element is the number of neurons in the ith hidden layer of the
-    dense head that follows the convolution blocks.
+    dense head that follows the convolution blocks. ``'auto'``: ``()`` (one
+    linear layer on the pooled features) for signals, ``(100,)`` for images.
 
-kernel_size : int, default=3
-    The side of the convolution kernels.
+kernel_size : int, array-like of shape (n_blocks,) or 'auto', default='auto'
+    The side of the convolution kernels: one for every block, or one per
+    block. ``'auto'``: 8, 5, 3 for signals (8, then 5s, then 3 for another
+    number of blocks), 3 for images.
 
-pooling : {'max', 'avg'} or None, default='max'
+pooling : {'max', 'avg', 'auto'} or None, default='auto'
     The pooling of size 2 after each block, along each spatial axis still
-    longer than 1; None for no pooling.
+    longer than 1; None for no pooling. ``'auto'``: None for signals, 'max'
+    for images.
+
+global_pooling : {'avg', 'max', 'auto'} or None, default='auto'
+    How the last feature maps become the head's input: their average or
+    maximum over the spatial axes (the head then works on any input size),
+    or None to flatten them. ``'auto'``: 'avg' for signals, None for images.
+
+residual : bool, default=False
+    Whether each block is a residual block (two convolutions and a shortcut,
+    as in ResNet [2]_) instead of a single convolution.
+
+input_scaling : {'standard'} or None, default='standard'
+    Whether the network standardises each input channel first, with the mean
+    and standard deviation of the training inputs (over samples and
+    positions), as a :class:`~sklearn.preprocessing.StandardScaler` per
+    channel would. None passes the inputs as they are.
 
 batch_norm : bool, default=True
     Whether each convolution is followed by batch normalisation.
@@ -53,8 +75,9 @@ input_shape : tuple of int or None, default=None
     The shape to read each sample of X as: ``(C, H, W)`` for images or
     ``(C, L)`` for signals, with the channel axis last instead when
     ``channels_last=True``. Use it to pass images as flat 2-D rows, for
-    example ``input_shape=(1, 8, 8)`` for rows of 64 pixels. None infers the
-    shape from X: 4-D X is ``(n_samples, C, H, W)`` images, 3-D X
+    example ``input_shape=(1, 8, 8)`` for rows of 64 pixels, or
+    multichannel signals as 3-D X, for example ``input_shape=(6, 100)``. None
+    infers the shape from X: 4-D X is ``(n_samples, C, H, W)`` images, 3-D X
     ``(n_samples, H, W)`` one-channel images, and 2-D X rows of one-channel
     signals (a 1-D convolutional network), so the estimator works after any
     scikit-learn transformer.
@@ -64,13 +87,14 @@ channels_last : bool, default=False
     C)`` images, as PIL, Matplotlib and Keras store them) or in
     ``input_shape``.
 
-augment : bool, dict or None, default=None
+augment : bool, dict, 'auto' or None, default='auto'
     Random data augmentation of the training batches, drawn afresh each
     epoch on the training device: a dict with any of the keys ``'rotation'``
     (the largest rotation in degrees, images only), ``'shift'`` (the largest
     shift along each axis, as a fraction of its size) and ``'flip'``
     (whether half the samples are mirrored left to right). ``True`` means
-    ``{'rotation': 10, 'shift': 0.1}``; None or False, no augmentation.
+    ``{'rotation': 10, 'shift': 0.1}``; None or False, no augmentation;
+    ``'auto'``, ``True`` for images and no augmentation for signals.
     Predictions and the early-stopping split are never augmented.
 """
 
@@ -123,14 +147,52 @@ def _shared_doc(cls):
     return fill_doc(cls)
 
 
-def _positive_ints(name, value):
+def _positive_ints(name, value, empty=True):
     """``value`` (an int or a sequence of ints) as a list of positive ints."""
     values = list(value) if np.iterable(value) else [value]
-    if any(not isinstance(v, Integral | np.integer) or v <= 0 for v in values):
+    if any(not isinstance(v, Integral | np.integer) or v <= 0 for v in values) or (
+        not values and not empty
+    ):
         raise ValueError(
             f"{name} must hold positive integers, got {value!r}; for example (32, 64)."
         )
     return [int(v) for v in values]
+
+
+def _input_kind(input_shape):
+    """'signal' for ``(C, L)`` samples, 'image' for ``(C, H, W)``."""
+    return "signal" if len(input_shape) == 2 else "image"
+
+
+# The defaults by input kind ('auto'). Signals: the fully convolutional network
+# of Wang et al. (2017) at half its width (64-128-64 filters, kernels 8-5-3, no
+# pooling, global average pooling, a linear head), which reaches its accuracy
+# on the UCR sets within a CPU minute. Images: small VGG-style blocks of 3x3
+# convolutions with max pooling and a dense head.
+_AUTO_ARCHITECTURE = {
+    "signal": dict(
+        conv_channels=(64, 128, 64),
+        kernel_size=(8, 5, 3),
+        pooling=None,
+        global_pooling="avg",
+        hidden_layer_sizes=(),
+    ),
+    "image": dict(
+        conv_channels=(32, 64),
+        kernel_size=3,
+        pooling="max",
+        global_pooling=None,
+        hidden_layer_sizes=(100,),
+    ),
+}
+
+
+# The 'auto' batch size and epochs by input kind (see BaseDeepEstimator):
+# images learn from more passes than signals, and each costs less.
+_AUTO_BUDGET = {
+    "signal": {"batch": (8, 32), "samples": 10_000, "epochs": (20, 300)},
+    "image": {"batch": (8, 32), "samples": 60_000, "epochs": (30, 300)},
+}
 
 
 class _BaseCNN(BaseDeepEstimator):
@@ -142,33 +204,49 @@ class _BaseCNN(BaseDeepEstimator):
 
     _parameter_constraints: dict = {
         **BaseDeepEstimator._parameter_constraints,
-        "conv_channels": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "conv_channels": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "hidden_layer_sizes": [
             "array-like",
             Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
         ],
-        "kernel_size": [Interval(Integral, 1, None, closed="left")],
-        "pooling": [StrOptions({"max", "avg"}), None],
+        "kernel_size": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+        "pooling": [StrOptions({"max", "avg", "auto"}), None],
+        "global_pooling": [StrOptions({"avg", "max", "auto"}), None],
+        "residual": ["boolean"],
+        "input_scaling": [StrOptions({"standard"}), None],
         "batch_norm": ["boolean"],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "input_shape": ["array-like", None],
         "channels_last": ["boolean"],
-        "augment": ["boolean", dict, None],
+        "augment": ["boolean", dict, StrOptions({"auto"}), None],
         "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
     def __init__(
         self,
-        conv_channels=(32, 64),
-        hidden_layer_sizes=(100,),
+        conv_channels="auto",
+        hidden_layer_sizes="auto",
         *,
-        kernel_size=3,
-        pooling="max",
+        kernel_size="auto",
+        pooling="auto",
+        global_pooling="auto",
+        residual=False,
+        input_scaling="standard",
         batch_norm=True,
         activation="relu",
         input_shape=None,
         channels_last=False,
-        augment=None,
+        augment="auto",
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -199,6 +277,9 @@ class _BaseCNN(BaseDeepEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.kernel_size = kernel_size
         self.pooling = pooling
+        self.global_pooling = global_pooling
+        self.residual = residual
+        self.input_scaling = input_scaling
         self.batch_norm = batch_norm
         self.activation = activation
         self.input_shape = input_shape
@@ -232,8 +313,20 @@ class _BaseCNN(BaseDeepEstimator):
 
     def _check_params(self):
         super()._check_params()
-        _positive_ints("conv_channels", self.conv_channels)
-        _positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
+        for name in ("conv_channels", "hidden_layer_sizes", "kernel_size"):
+            value = getattr(self, name)
+            if not (isinstance(value, str) and value == "auto"):
+                _positive_ints(name, value, empty=name == "hidden_layer_sizes")
+        kernels, channels = self.kernel_size, self.conv_channels
+        if not isinstance(kernels, str) and not isinstance(channels, str):
+            n_kernels = len(_positive_ints("kernel_size", kernels))
+            n_blocks = len(_positive_ints("conv_channels", channels))
+            if n_kernels not in (1, n_blocks):
+                raise ValueError(
+                    f"kernel_size={kernels!r} gives {n_kernels} sizes for "
+                    f"{n_blocks} convolution blocks (conv_channels={channels!r}); "
+                    f"give one size for all blocks, or one per block."
+                )
         if self.input_shape is not None:
             shape = _positive_ints("input_shape", self.input_shape)
             if len(shape) not in (2, 3):
@@ -244,9 +337,12 @@ class _BaseCNN(BaseDeepEstimator):
         self._augmentation = self._augment_options()
 
     def _augment_options(self):
-        """``augment`` as keyword arguments of ``augment_images``, or {}."""
+        """``augment`` as keyword arguments of ``augment_images``, {} for none,
+        or 'auto' (decided by the input kind, see ``_augment``)."""
         if self.augment is None or self.augment is False:
             return {}
+        if isinstance(self.augment, str):
+            return "auto"
         if self.augment is True:
             return dict(_DEFAULT_AUGMENT)
         unknown = set(self.augment) - set(_DEFAULT_AUGMENT)
@@ -319,18 +415,44 @@ class _BaseCNN(BaseDeepEstimator):
         return tuple(inputs[0].shape[1:])
 
     def _augment(self, inputs, generator):
-        if not self._augmentation:
+        options = self._augmentation
+        if options == "auto":  # images (N, C, H, W) only
+            options = _DEFAULT_AUGMENT if inputs[0].ndim == 4 else {}
+        if not options:
             return inputs
-        return (augment_images(inputs[0], generator, **self._augmentation),)
+        return (augment_images(inputs[0], generator, **options),)
+
+    @property
+    def _auto_budget(self):
+        return _AUTO_BUDGET[_input_kind(self.input_shape_)]
+
+    def _architecture(self, input_shape):
+        """The network's settings, with each 'auto' resolved for the input kind."""
+        kind = _input_kind(input_shape)
+        settings = {}
+        for name, auto in _AUTO_ARCHITECTURE[kind].items():
+            value = getattr(self, name)
+            settings[name] = (
+                auto if isinstance(value, str) and value == "auto" else value
+            )
+        n_blocks = len(_positive_ints("conv_channels", settings["conv_channels"]))
+        if kind == "signal" and self.kernel_size == "auto" and n_blocks != 3:
+            # FCN's 8-5-3 for another number of blocks: 8, then 5s, then 3
+            settings["kernel_size"] = [8, *[5] * (n_blocks - 2), 3][:n_blocks]
+        return settings
 
     def _build_module(self, n_features_in, n_outputs):
+        arch = self._architecture(n_features_in)
         return ConvNet(
             n_features_in,
-            _positive_ints("conv_channels", self.conv_channels),
-            _positive_ints("hidden_layer_sizes", self.hidden_layer_sizes),
+            _positive_ints("conv_channels", arch["conv_channels"]),
+            _positive_ints("hidden_layer_sizes", arch["hidden_layer_sizes"]),
             n_outputs,
-            kernel_size=self.kernel_size,
-            pooling=self.pooling,
+            kernel_size=_positive_ints("kernel_size", arch["kernel_size"]),
+            pooling=arch["pooling"],
+            global_pooling=arch["global_pooling"],
+            residual=self.residual,
+            standardize=self.input_scaling == "standard",
             batch_norm=self.batch_norm,
             activation=self.activation,
             dropout=self.dropout,
@@ -404,16 +526,19 @@ class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
 
     def __init__(
         self,
-        conv_channels=(32, 64),
-        hidden_layer_sizes=(100,),
+        conv_channels="auto",
+        hidden_layer_sizes="auto",
         *,
-        kernel_size=3,
-        pooling="max",
+        kernel_size="auto",
+        pooling="auto",
+        global_pooling="auto",
+        residual=False,
+        input_scaling="standard",
         batch_norm=True,
         activation="relu",
         input_shape=None,
         channels_last=False,
-        augment=None,
+        augment="auto",
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -446,6 +571,9 @@ class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
             hidden_layer_sizes=hidden_layer_sizes,
             kernel_size=kernel_size,
             pooling=pooling,
+            global_pooling=global_pooling,
+            residual=residual,
+            input_scaling=input_scaling,
             batch_norm=batch_norm,
             activation=activation,
             input_shape=input_shape,

@@ -31,7 +31,7 @@ hidden_size : int, default=64
 num_layers : int, default=1
     Number of stacked recurrent layers.
 
-bidirectional : bool, default=False
+bidirectional : bool, default=True
     Whether each recurrent layer also reads the sequence backwards; the two
     directions are concatenated.
 
@@ -55,6 +55,12 @@ dropout : float, default=0.0
     Dropout probability between stacked recurrent layers, on the summary, and
     after each hidden layer of the head, in [0, 1).
 
+input_scaling : {'standard'} or None, default='standard'
+    Whether the network standardises each input feature first, with the mean
+    and standard deviation of the training sequences (their valid steps
+    only), as a :class:`~sklearn.preprocessing.StandardScaler` would: saturated
+    gates learn slowly on unscaled inputs. None passes the inputs as they are.
+
 solver : {'adam', 'sgd', 'adamw', 'rmsprop', 'adagrad', 'lbfgs'}, default='adam'
     The optimizer. ``'lbfgs'`` trains on the full batch; the others by
     mini-batches.
@@ -64,20 +70,18 @@ alpha : float, default=0.0001
     MLP (divided by the batch's total sample weight). For ``'adamw'`` it is
     the decoupled weight decay instead.
 
-batch_size : int or 'auto', default='auto'
-    Mini-batch size; ``'auto'`` means ``min(200, n_samples)``.
+{{batch_size_auto}}
 
-learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-    The step-size schedule of ``solver='sgd'``, as in scikit-learn.
+{{learning_rate}}
 
-learning_rate_init : float, default=0.01
-    The initial step size of the stochastic solvers.
+learning_rate_init : float, default=0.003
+    The initial step size of the stochastic solvers (the peak of
+    ``'onecycle'``).
 
 power_t : float, default=0.5
     Exponent of the ``'invscaling'`` schedule.
 
-max_iter : int, default=200
-    Maximum number of epochs (iterations for ``'lbfgs'``).
+{{max_iter_auto}}
 
 shuffle : bool, default=True
     Whether to shuffle the samples each epoch.
@@ -180,8 +184,11 @@ class _BaseRecurrent(BaseDeepEstimator):
     # steps, bulk predicts at 0.86x the rows/s of 4096-row chunks
     _predict_chunk_rows = 64
 
+    _auto_budget = {"batch": (8, 32), "samples": 10_000, "epochs": (20, 300)}
+
     _parameter_constraints: dict = {
         **BaseDeepEstimator._parameter_constraints,
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "cell": [StrOptions(set(CELLS))],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
@@ -193,6 +200,7 @@ class _BaseRecurrent(BaseDeepEstimator):
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "input_scaling": [StrOptions({"standard"}), None],
     }
 
     def __init__(
@@ -201,18 +209,19 @@ class _BaseRecurrent(BaseDeepEstimator):
         cell="lstm",
         hidden_size=64,
         num_layers=1,
-        bidirectional=False,
+        bidirectional=True,
         pooling="max",
         hidden_layer_sizes=(),
         activation="relu",
         dropout=0.0,
+        input_scaling="standard",
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.01,
+        learning_rate="onecycle",
+        learning_rate_init=0.003,
         power_t=0.5,
-        max_iter=200,
+        max_iter="auto",
         shuffle=True,
         random_state=None,
         tol=1e-4,
@@ -239,6 +248,7 @@ class _BaseRecurrent(BaseDeepEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.dropout = dropout
+        self.input_scaling = input_scaling
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
@@ -291,6 +301,7 @@ class _BaseRecurrent(BaseDeepEstimator):
             hidden_sizes=self._head_sizes(),
             activation=self.activation,
             dropout=self.dropout,
+            standardize=self.input_scaling == "standard",
         )
 
     # Inputs: 2-D tables go through scikit-learn's validation (feature names,
@@ -426,18 +437,19 @@ class LSTMClassifier(ClassifierTaskMixin, _BaseRecurrent):
         cell="lstm",
         hidden_size=64,
         num_layers=1,
-        bidirectional=False,
+        bidirectional=True,
         pooling="max",
         hidden_layer_sizes=(),
         activation="relu",
         dropout=0.0,
+        input_scaling="standard",
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
-        learning_rate="constant",
-        learning_rate_init=0.01,
+        learning_rate="onecycle",
+        learning_rate_init=0.003,
         power_t=0.5,
-        max_iter=200,
+        max_iter="auto",
         shuffle=True,
         random_state=None,
         tol=1e-4,
@@ -466,6 +478,7 @@ class LSTMClassifier(ClassifierTaskMixin, _BaseRecurrent):
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
             dropout=dropout,
+            input_scaling=input_scaling,
             solver=solver,
             alpha=alpha,
             batch_size=batch_size,

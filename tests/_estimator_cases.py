@@ -31,7 +31,7 @@ SETTINGS = {
         learning_rate_init=0.01,
     ),
     "CNNRegressor": dict(
-        conv_channels=(4,),
+        conv_channels=(16,),  # 4 globally pooled filters underfit the checks' data
         hidden_layer_sizes=(16,),
         max_iter=100,
         learning_rate_init=0.01,
@@ -86,8 +86,13 @@ def small_mlp(**params):
 
 
 def stochastic(cls, **params):
-    """Like ``make``, with a mini-batch solver (callbacks run each epoch)."""
-    return make(cls, **{"solver": "adam", "learning_rate_init": 0.01, **params})
+    """Like ``make``, with a mini-batch solver (callbacks run each epoch).
+
+    A constant step size: a twin fit with fewer epochs must take the same
+    steps, which a schedule over the whole ``max_iter`` budget would not.
+    """
+    params = {"solver": "adam", "learning_rate_init": 0.01, **params}
+    return make(cls, **{"learning_rate": "constant", **params})
 
 
 def layouts(cls):

@@ -37,7 +37,19 @@ _CNN = {
     "check_sample_weight_equivalence_on_dense_data": _BATCH_NORM,
     "check_sample_weight_equivalence_on_sparse_data": _BATCH_NORM,
 }
-EXPECTED_FAILED_CHECKS = {"CNNClassifier": _CNN, "CNNRegressor": _CNN}
+_ROWS = (
+    "the default batch_size='auto' trains sequences in mini-batches of about "
+    "n_samples / 10, and input_scaling='standard' takes its statistics over "
+    "the rows: a repeated row and a row of weight 2 are not the same there, "
+    "and the predictions differ by 0.1 or more, not by a rounding"
+)
+_SEQUENCES = dict.fromkeys(_CNN, _ROWS)
+EXPECTED_FAILED_CHECKS = {
+    "CNNClassifier": _CNN,
+    "CNNRegressor": _CNN,
+    "LSTMClassifier": _SEQUENCES,
+    "LSTMRegressor": _SEQUENCES,
+}
 
 
 def _instances():

@@ -211,7 +211,13 @@ def test_random_state_reproducible_and_caller_rng_untouched():
 
 def test_early_stopping_on_ragged_sequences():
     X, y = _ragged(n=80)
-    params = dict(early_stopping=True, n_iter_no_change=3, random_state=0)
+    # a constant step size: the twin below must take the same steps
+    params = dict(
+        early_stopping=True,
+        n_iter_no_change=3,
+        learning_rate="constant",
+        random_state=0,
+    )
     clf = LSTMClassifier(**{**FAST, "max_iter": 100}, **params).fit(X, y)
     assert clf.n_iter_ < 100
     assert len(clf.validation_scores_) == clf.n_iter_

@@ -1,7 +1,7 @@
 """Plain torch networks, one file per family. No scikit-learn here."""
 
 from sklearn_deep._modules._conv import ConvNet
-from sklearn_deep._modules._mlp import ACTIVATIONS, MLP, LinearModel
+from sklearn_deep._modules._mlp import ACTIVATIONS, MLP, LinearModel, Standardize
 from sklearn_deep._modules._recurrent import CELLS, POOLINGS, RecurrentNetwork
 
 __all__ = [
@@ -12,4 +12,5 @@ __all__ = [
     "LinearModel",
     "MLP",
     "RecurrentNetwork",
+    "Standardize",
 ]

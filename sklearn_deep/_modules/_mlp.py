@@ -101,3 +101,63 @@ class LinearModel(nn.Module):
         self.linear.weight.copy_(weight)
         if bias is not None and self.linear.bias is not None:
             self.linear.bias.copy_(bias)
+
+
+class Standardize(nn.Module):
+    """``(x - mean) / scale`` per feature, with statistics set from data.
+
+    The statistics are buffers (saved with the network), set once by
+    ``fit_statistics`` from the training inputs before training starts, as a
+    ``StandardScaler`` inside the network would be. Features are on axis
+    ``feature_axis`` of ``x`` (the last one for tables and sequences, the
+    channel axis 1 for images and signals); every other axis counts as
+    samples. With ``lengths``, only the valid steps of zero-padded sequences
+    ``(N, T, F)`` count, so padding never changes the statistics.
+
+    Parameters
+    ----------
+    n_features : int
+        Size of the feature axis of the input.
+    feature_axis : int, default=-1
+        The feature axis: -1 (last) or 1 (channels).
+    """
+
+    def __init__(self, n_features, feature_axis=-1):
+        super().__init__()
+        self.feature_axis = feature_axis
+        self.register_buffer("mean", torch.zeros(n_features))
+        self.register_buffer("scale", torch.ones(n_features))
+
+    def _rows(self, x):
+        """``x`` as rows of features: (n_values, n_features)."""
+        if self.feature_axis != -1:
+            x = x.movedim(self.feature_axis, -1)
+        return x.reshape(-1, x.shape[-1])
+
+    @torch.no_grad()
+    def fit_statistics(self, x, lengths=None, chunk_rows=4096):
+        n_features = self.mean.shape[0]
+        total = torch.zeros(n_features, dtype=torch.float64, device=x.device)
+        total_sq, count = torch.zeros_like(total), 0
+        for start in range(0, x.shape[0], chunk_rows):
+            chunk = x[start : start + chunk_rows]
+            if lengths is not None:
+                steps = torch.arange(chunk.shape[1], device=x.device)
+                valid = steps < lengths[start : start + chunk_rows, None].to(x.device)
+                chunk = chunk[valid]  # (n_valid_steps, F)
+            chunk = self._rows(chunk).double()
+            total += chunk.sum(0)
+            total_sq += (chunk * chunk).sum(0)
+            count += chunk.shape[0]
+        mean = total / max(count, 1)
+        std = (total_sq / max(count, 1) - mean * mean).clamp_(min=0.0).sqrt()
+        # constant features are left unscaled, as StandardScaler does
+        self.mean.copy_(mean)
+        self.scale.copy_(torch.where(std > 1e-6 * (1 + mean.abs()), std, 1.0))
+
+    def forward(self, x):
+        # (..., F) -> (..., F), or (N, C, *size) -> (N, C, *size)
+        if self.feature_axis == -1:
+            return (x - self.mean) / self.scale
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        return (x - self.mean.view(shape)) / self.scale.view(shape)

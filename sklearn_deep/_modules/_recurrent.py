@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from sklearn_deep._modules._mlp import MLP
+from sklearn_deep._modules._mlp import MLP, Standardize
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 POOLINGS = ("last", "mean", "max")
@@ -40,6 +40,9 @@ class RecurrentNetwork(nn.Module):
     dropout : float, default=0.0
         Dropout between recurrent layers, on the summary, and after each
         hidden layer of the head.
+    standardize : bool, default=False
+        Whether the inputs are standardised per feature first, with
+        statistics set by ``fit_statistics`` from the training sequences.
 
     Notes
     -----
@@ -62,6 +65,7 @@ class RecurrentNetwork(nn.Module):
         hidden_sizes=(),
         activation="relu",
         dropout=0.0,
+        standardize=False,
     ):
         super().__init__()
         if pooling not in POOLINGS:
@@ -69,6 +73,7 @@ class RecurrentNetwork(nn.Module):
         self.n_features_in = n_features_in
         self.cell = cell
         self.pooling = pooling
+        self.scaler = Standardize(n_features_in) if standardize else None
         self.encoder = CELLS[cell](
             n_features_in,
             hidden_size,
@@ -104,6 +109,11 @@ class RecurrentNetwork(nn.Module):
                 if self.cell == "lstm" and name.startswith("bias_ih"):
                     p[hidden : 2 * hidden] = 1.0
 
+    def fit_statistics(self, x, lengths=None):
+        """Set the input statistics from the training inputs (if standardised)."""
+        if self.scaler is not None:
+            self.scaler.fit_statistics(x, lengths)
+
     def forward(self, x, lengths=None):
         # (N, T, n_features_in), (N,) -> (N, n_outputs)
         # The CPU's recurrent kernels have no float16/bfloat16 variants: under
@@ -112,6 +122,8 @@ class RecurrentNetwork(nn.Module):
         with torch.autocast("cpu", enabled=False) if on_cpu else nullcontext():
             if on_cpu:
                 x = x.float()
+            if self.scaler is not None:
+                x = self.scaler(x)
             if lengths is None:
                 out, state = self.encoder(x)  # out: (N, T, D * hidden)
             else:

@@ -38,6 +38,35 @@ random_state : int, RandomState instance or None, default=None
     for bit. The caller's global numpy and torch generators are never touched
     when an int is given.
 """,
+    "learning_rate": """
+learning_rate : {'constant', 'invscaling', 'adaptive', 'cosine', 'onecycle', \
+'plateau'}, default='constant'
+    The step-size schedule. scikit-learn's three apply to ``solver='sgd'``
+    only, as in scikit-learn: ``'constant'`` keeps ``learning_rate_init``,
+    ``'invscaling'`` divides it by ``t ** power_t``, and ``'adaptive'`` divides
+    it by 5 each time ``n_iter_no_change`` epochs bring no improvement of
+    ``tol``. The others apply to every stochastic solver: ``'plateau'`` is
+    ``'adaptive'`` for any solver; ``'cosine'`` warms up linearly over the
+    first 5 % of the steps of ``max_iter`` epochs, then decays to zero along
+    a cosine; ``'onecycle'`` rises from ``learning_rate_init / 25`` to
+    ``learning_rate_init`` over the first 30 % of the steps, then decays along
+    a cosine. ``'cosine'`` and ``'onecycle'`` run their whole budget of
+    ``max_iter`` epochs: the training-loss rule of ``n_iter_no_change`` does
+    not cut them short (``early_stopping`` still does), and reaching
+    ``max_iter`` raises no ConvergenceWarning.
+""",
+    "batch_size_auto": """
+batch_size : int or 'auto', default='auto'
+    Mini-batch size. ``'auto'`` follows the size of the training set:
+    ``n_samples / 10``, clipped to [8, 32] (small data learns best from many
+    small steps).
+""",
+    "max_iter_auto": """
+max_iter : int or 'auto', default='auto'
+    Maximum number of epochs (iterations for ``'lbfgs'``). ``'auto'`` gives
+    about 10,000 training samples' worth of steps: ``10000 / n_samples``
+    epochs, clipped to [20, 300].
+""",
     "device": """
 device : str, default='auto'
     Where the network trains and predicts: ``'auto'`` takes CUDA when present,
