@@ -29,10 +29,44 @@ from sklearn_deep._data import (
     predict_batches,
     table_to_tensor,
 )
+from sklearn_deep._modules import ACTIVATIONS
 from sklearn_deep.utils._compat import Interval, StrOptions, _fit_context
 from sklearn_deep.utils._warnings import warn
 
 _MAX_SEED = np.iinfo(np.int32).max
+
+# Constraints of the parameters that several families take, written once; a
+# family picks its own with shared_constraints(...).
+_SHARED_CONSTRAINTS = {
+    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "class_weight": [dict, StrOptions({"balanced"}), None],
+    "input_scaling": [StrOptions({"standard"}), None],
+    # the families whose 'auto' budget follows the training set's size
+    "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+}
+
+
+def shared_constraints(*names):
+    """The shared ``_parameter_constraints`` entries of ``names``, copied."""
+    return {name: list(_SHARED_CONSTRAINTS[name]) for name in names}
+
+
+def positive_ints(name, value, *, example="(100,)", empty=True):
+    """``value`` (an int or a sequence of ints) as a list of positive ints.
+
+    A ValueError names the parameter, the value and an example otherwise;
+    ``empty=False`` also refuses an empty sequence.
+    """
+    values = list(value) if np.iterable(value) else [value]
+    bad = any(not isinstance(v, Integral | np.integer) or v <= 0 for v in values)
+    if bad or not (values or empty):
+        raise ValueError(
+            f"{name} must hold positive integers, got {value!r}; for example "
+            f"{example}."
+        )
+    return [int(v) for v in values]
 
 
 def resolve_device(device):

@@ -1,121 +1,140 @@
 """Convolutional networks for images (and 1-D signals)."""
 
-import inspect
+import functools
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-from sklearn_deep._base import BaseDeepEstimator
+from sklearn_deep._base import BaseDeepEstimator, positive_ints, shared_constraints
 from sklearn_deep._data import (
     augment_images,
     channels_first,
     image_layout,
     images_to_tensor,
 )
-from sklearn_deep._modules import ACTIVATIONS, ConvNet
+from sklearn_deep._modules import ConvNet
 from sklearn_deep._task import ClassifierTaskMixin, RegressorTaskMixin
-from sklearn_deep.neural_network import _MLP_PARAMETERS, _indent
 from sklearn_deep.utils._compat import Interval, StrOptions
-from sklearn_deep.utils._docstring import fill_doc
+from sklearn_deep.utils._docstring import BUDGET_PARAMETERS, Param, fill_doc
 
 # what augment=True means: small rotations and shifts, no flips (digits and
 # letters change meaning when mirrored)
 _DEFAULT_AUGMENT = {"rotation": 10.0, "shift": 0.1, "flip": False}
 
-_CNN_PARAMETERS = """
-conv_channels : array-like of shape (n_blocks,) or 'auto', default='auto'
-    The number of output channels (filters) of each convolution block. A
-    block is a convolution zero-padded to keep the size, batch normalisation
-    (see ``batch_norm``) and the activation (two of each and a shortcut with
-    ``residual``), then pooling (see ``pooling``). ``'auto'``: ``(64, 128,
-    64)`` for signals, the fully convolutional network (FCN) of Wang et al.
-    [1]_ at half its width; ``(32, 64)`` for images.
+# The CNN's own parameters, and the shared ones it documents in its own words;
+# the rest are documented in utils/_docstring.py.
+_PARAMETERS = {
+    "conv_channels": Param(
+        "array-like of shape (n_blocks,) or 'auto'",
+        """\
+The number of output channels (filters) of each convolution block. A
+block is a convolution zero-padded to keep the size, batch normalisation
+(see ``batch_norm``) and the activation (two of each and a shortcut with
+``residual``), then pooling (see ``pooling``). ``'auto'``: ``(64, 128,
+64)`` for signals, the fully convolutional network (FCN) of Wang et al.
+[1]_ at half its width; ``(32, 64)`` for images.""",
+    ),
+    "hidden_layer_sizes": Param(
+        "array-like of shape (n_layers - 2,) or 'auto'",
+        """\
+The ith element is the number of neurons in the ith hidden layer of the
+dense head that follows the convolution blocks. ``'auto'``: ``()`` (one
+linear layer on the pooled features) for signals, ``(100,)`` for images.""",
+    ),
+    "kernel_size": Param(
+        "int, array-like of shape (n_blocks,) or 'auto'",
+        """\
+The side of the convolution kernels: one for every block, or one per
+block. ``'auto'``: 8, 5, 3 for signals (8, then 5s, then 3 for another
+number of blocks), 3 for images.""",
+    ),
+    "pooling": Param(
+        "{options}",
+        """\
+The pooling of size 2 after each block, along each spatial axis still
+longer than 1; None for no pooling. ``'auto'``: None for signals, 'max'
+for images.""",
+    ),
+    "global_pooling": Param(
+        "{options}",
+        """\
+How the last feature maps become the head's input: their average or
+maximum over the spatial axes (the head then works on any input size),
+or None to flatten them. ``'auto'``: 'avg' for signals, None for images.""",
+    ),
+    "residual": Param(
+        "bool",
+        """\
+Whether each block is a residual block (two convolutions and a shortcut,
+as in ResNet [2]_) instead of a single convolution.""",
+    ),
+    "input_scaling": Param(
+        "{options}",
+        """\
+Whether the network standardises each input channel first, with the mean
+and standard deviation of the training inputs (over samples and
+positions), as a :class:`~sklearn.preprocessing.StandardScaler` per
+channel would. None passes the inputs as they are.""",
+    ),
+    "batch_norm": Param(
+        "bool",
+        "Whether each convolution is followed by batch normalisation.",
+    ),
+    "activation": Param(
+        "{options}",
+        """\
+Activation of the convolution blocks and of the hidden dense layers.""",
+    ),
+    "input_shape": Param(
+        "tuple of int or None",
+        """\
+The shape to read each sample of X as: ``(C, H, W)`` for images or
+``(C, L)`` for signals, with the channel axis last instead when
+``channels_last=True``. Use it to pass images as flat 2-D rows, for
+example ``input_shape=(1, 8, 8)`` for rows of 64 pixels, or
+multichannel signals as 3-D X, for example ``input_shape=(6, 100)``. None
+infers the shape from X: 4-D X is ``(n_samples, C, H, W)`` images, 3-D X
+``(n_samples, H, W)`` one-channel images, and 2-D X rows of one-channel
+signals (a 1-D convolutional network), so the estimator works after any
+scikit-learn transformer.""",
+    ),
+    "channels_last": Param(
+        "bool",
+        """\
+Whether the channel axis comes last in each sample (``(n_samples, H, W,
+C)`` images, as PIL, Matplotlib and Keras store them) or in
+``input_shape``.""",
+    ),
+    "augment": Param(
+        "bool, dict, 'auto' or None",
+        """\
+Random data augmentation of the training batches, drawn afresh each
+epoch on the training device: a dict with any of the keys ``'rotation'``
+(the largest rotation in degrees, images only), ``'shift'`` (the largest
+shift along each axis, as a fraction of its size) and ``'flip'``
+(whether half the samples are mirrored left to right). ``True`` means
+``{'rotation': 10, 'shift': 0.1}``; None or False, no augmentation;
+``'auto'``, ``True`` for images and no augmentation for signals.
+Predictions and the early-stopping split are never augmented.""",
+    ),
+    "dropout": Param(
+        "float",
+        "Dropout probability after each hidden layer of the dense head, in [0, 1).",
+    ),
+    "batch_size": BUDGET_PARAMETERS["batch_size"],
+    "max_iter": Param(
+        "int or 'auto'",
+        """\
+Maximum number of epochs (iterations for ``'lbfgs'``). ``'auto'`` follows
+the size of the training set: ``10000 / n_samples`` epochs clipped to
+[20, 300] for signals, ``60000 / n_samples`` clipped to [30, 300] for
+images.""",
+    ),
+}
 
-hidden_layer_sizes : array-like of shape (n_layers - 2,) or 'auto', \
-default='auto'
-    The ith element is the number of neurons in the ith hidden layer of the
-    dense head that follows the convolution blocks. ``'auto'``: ``()`` (one
-    linear layer on the pooled features) for signals, ``(100,)`` for images.
-
-kernel_size : int, array-like of shape (n_blocks,) or 'auto', default='auto'
-    The side of the convolution kernels: one for every block, or one per
-    block. ``'auto'``: 8, 5, 3 for signals (8, then 5s, then 3 for another
-    number of blocks), 3 for images.
-
-pooling : {'max', 'avg', 'auto'} or None, default='auto'
-    The pooling of size 2 after each block, along each spatial axis still
-    longer than 1; None for no pooling. ``'auto'``: None for signals, 'max'
-    for images.
-
-global_pooling : {'avg', 'max', 'auto'} or None, default='auto'
-    How the last feature maps become the head's input: their average or
-    maximum over the spatial axes (the head then works on any input size),
-    or None to flatten them. ``'auto'``: 'avg' for signals, None for images.
-
-residual : bool, default=False
-    Whether each block is a residual block (two convolutions and a shortcut,
-    as in ResNet [2]_) instead of a single convolution.
-
-input_scaling : {'standard'} or None, default='standard'
-    Whether the network standardises each input channel first, with the mean
-    and standard deviation of the training inputs (over samples and
-    positions), as a :class:`~sklearn.preprocessing.StandardScaler` per
-    channel would. None passes the inputs as they are.
-
-batch_norm : bool, default=True
-    Whether each convolution is followed by batch normalisation.
-
-activation : {'identity', 'logistic', 'tanh', 'relu', 'gelu', 'silu', \
-'leaky_relu', 'elu'}, default='relu'
-    Activation of the convolution blocks and of the hidden dense layers.
-
-input_shape : tuple of int or None, default=None
-    The shape to read each sample of X as: ``(C, H, W)`` for images or
-    ``(C, L)`` for signals, with the channel axis last instead when
-    ``channels_last=True``. Use it to pass images as flat 2-D rows, for
-    example ``input_shape=(1, 8, 8)`` for rows of 64 pixels, or
-    multichannel signals as 3-D X, for example ``input_shape=(6, 100)``. None
-    infers the shape from X: 4-D X is ``(n_samples, C, H, W)`` images, 3-D X
-    ``(n_samples, H, W)`` one-channel images, and 2-D X rows of one-channel
-    signals (a 1-D convolutional network), so the estimator works after any
-    scikit-learn transformer.
-
-channels_last : bool, default=False
-    Whether the channel axis comes last in each sample (``(n_samples, H, W,
-    C)`` images, as PIL, Matplotlib and Keras store them) or in
-    ``input_shape``.
-
-augment : bool, dict, 'auto' or None, default='auto'
-    Random data augmentation of the training batches, drawn afresh each
-    epoch on the training device: a dict with any of the keys ``'rotation'``
-    (the largest rotation in degrees, images only), ``'shift'`` (the largest
-    shift along each axis, as a fraction of its size) and ``'flip'``
-    (whether half the samples are mirrored left to right). ``True`` means
-    ``{'rotation': 10, 'shift': 0.1}``; None or False, no augmentation;
-    ``'auto'``, ``True`` for images and no augmentation for signals.
-    Predictions and the early-stopping split are never augmented.
-"""
-
-# the engine's parameters as documented for the MLP ('solver' to 'max_fun'),
-# then dropout, whose default differs here
-_ENGINE_PARAMETERS = (
-    _MLP_PARAMETERS[
-        _MLP_PARAMETERS.index("solver :") : _MLP_PARAMETERS.index("dropout :")
-    ]
-    + """dropout : float, default={dropout}
-    Dropout probability after each hidden layer of the dense head, in [0, 1).
-
-{{device}}
-
-{{callbacks}}
-
-{{precision}}
-"""
-)
-
-_CNN_ATTRIBUTES = """
+_ATTRIBUTES = """\
 {{history_attributes}}
 
 input_shape_ : tuple of int
@@ -131,32 +150,12 @@ feature_names_in_ : ndarray of shape (n_features_in_,)
     Names of features seen during fit, when X has string column names.
 
 n_outputs_ : int
-    Number of outputs.
-"""
+    Number of outputs."""
 
+_document = fill_doc(_PARAMETERS, cnn_attributes=_ATTRIBUTES)
 
-def _shared_doc(cls):
-    dropout = inspect.signature(cls).parameters["dropout"].default
-    engine = _ENGINE_PARAMETERS.replace("{dropout}", str(dropout))
-    cls.__doc__ = (
-        cls.__doc__.replace(
-            "    {{cnn_parameters}}",
-            _indent(_CNN_PARAMETERS) + "\n\n" + _indent(engine),
-        )
-    ).replace("    {{cnn_attributes}}", _indent(_CNN_ATTRIBUTES))
-    return fill_doc(cls)
-
-
-def _positive_ints(name, value, empty=True):
-    """``value`` (an int or a sequence of ints) as a list of positive ints."""
-    values = list(value) if np.iterable(value) else [value]
-    if any(not isinstance(v, Integral | np.integer) or v <= 0 for v in values) or (
-        not values and not empty
-    ):
-        raise ValueError(
-            f"{name} must hold positive integers, got {value!r}; for example (32, 64)."
-        )
-    return [int(v) for v in values]
+# the shared validator, with an example that fits convolution blocks
+_positive_ints = functools.partial(positive_ints, example="(32, 64)")
 
 
 def _input_kind(input_shape):
@@ -204,7 +203,7 @@ class _BaseCNN(BaseDeepEstimator):
 
     _parameter_constraints: dict = {
         **BaseDeepEstimator._parameter_constraints,
-        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        **shared_constraints("max_iter", "input_scaling", "activation", "dropout"),
         "conv_channels": [
             "array-like",
             Interval(Integral, 1, None, closed="left"),
@@ -223,13 +222,10 @@ class _BaseCNN(BaseDeepEstimator):
         "pooling": [StrOptions({"max", "avg", "auto"}), None],
         "global_pooling": [StrOptions({"avg", "max", "auto"}), None],
         "residual": ["boolean"],
-        "input_scaling": [StrOptions({"standard"}), None],
         "batch_norm": ["boolean"],
-        "activation": [StrOptions(set(ACTIVATIONS))],
         "input_shape": ["array-like", None],
         "channels_last": ["boolean"],
         "augment": ["boolean", dict, StrOptions({"auto"}), None],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
     def __init__(
@@ -464,7 +460,7 @@ class _BaseCNN(BaseDeepEstimator):
         return tags
 
 
-@_shared_doc
+@_document
 class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
     """Convolutional neural network classifier trained with PyTorch.
 
@@ -478,12 +474,7 @@ class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
 
     Parameters
     ----------
-    {{cnn_parameters}}
-
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes in the loss, ``{label: weight}``; ``'balanced'``
-        weighs classes inversely to their frequency. Multiplies
-        ``sample_weight``. Ignored for multilabel targets.
+    {{parameters}}
 
     Attributes
     ----------
@@ -521,7 +512,7 @@ class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
 
     _parameter_constraints: dict = {
         **_BaseCNN._parameter_constraints,
-        "class_weight": [dict, StrOptions({"balanced"}), None],
+        **shared_constraints("class_weight"),
     }
 
     def __init__(
@@ -608,7 +599,7 @@ class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
         self.class_weight = class_weight
 
 
-@_shared_doc
+@_document
 class CNNRegressor(RegressorTaskMixin, _BaseCNN):
     """Convolutional neural network regressor trained with PyTorch.
 
@@ -622,7 +613,7 @@ class CNNRegressor(RegressorTaskMixin, _BaseCNN):
 
     Parameters
     ----------
-    {{cnn_parameters}}
+    {{parameters}}
 
     Attributes
     ----------
