@@ -1,27 +1,14 @@
 """Convolutional networks for images (and 1-D signals)."""
 
 import functools
-import warnings
-from numbers import Integral, Real
-
-import numpy as np
-from sklearn.utils.validation import validate_data
+from numbers import Integral
 
 from sklearn_deep._base import BaseDeepEstimator, positive_ints, shared_constraints
-from sklearn_deep._data import (
-    augment_images,
-    channels_first,
-    image_layout,
-    images_to_tensor,
-)
+from sklearn_deep._data import ImageInput
 from sklearn_deep._modules import ConvNet
 from sklearn_deep._task import ClassifierTaskMixin, RegressorTaskMixin
 from sklearn_deep.utils._compat import Interval, StrOptions
 from sklearn_deep.utils._docstring import BUDGET_PARAMETERS, Param, fill_doc
-
-# what augment=True means: small rotations and shifts, no flips (digits and
-# letters change meaning when mirrored)
-_DEFAULT_AUGMENT = {"rotation": 10.0, "shift": 0.1, "flip": False}
 
 # The CNN's own parameters, and the shared ones it documents in its own words;
 # the rest are documented in utils/_docstring.py.
@@ -158,7 +145,7 @@ _document = fill_doc(_PARAMETERS, cnn_attributes=_ATTRIBUTES)
 _positive_ints = functools.partial(positive_ints, example="(32, 64)")
 
 
-def _input_kind(input_shape):
+def _signal_or_image(input_shape):
     """'signal' for ``(C, L)`` samples, 'image' for ``(C, H, W)``."""
     return "signal" if len(input_shape) == 2 else "image"
 
@@ -195,11 +182,7 @@ _AUTO_BUDGET = {
 
 
 class _BaseCNN(BaseDeepEstimator):
-    # oneDNN's convolutions pick their algorithm by batch size: fixed chunks
-    # keep a row's prediction the same alone or in a batch. 32 rows: a
-    # single-row predict of the default network on 8x8 images takes ~1.2 ms
-    # (0.23 ms unpadded), bulk predicts run 1.4x faster than in 4096-row chunks
-    _predict_chunk_rows = 32
+    _input_kind = ImageInput()
 
     _parameter_constraints: dict = {
         **BaseDeepEstimator._parameter_constraints,
@@ -323,108 +306,14 @@ class _BaseCNN(BaseDeepEstimator):
                     f"{n_blocks} convolution blocks (conv_channels={channels!r}); "
                     f"give one size for all blocks, or one per block."
                 )
-        if self.input_shape is not None:
-            shape = _positive_ints("input_shape", self.input_shape)
-            if len(shape) not in (2, 3):
-                raise ValueError(
-                    f"input_shape must be (C, H, W) for images or (C, L) for "
-                    f"signals, got {self.input_shape!r} ({len(shape)} values)."
-                )
-        self._augmentation = self._augment_options()
-
-    def _augment_options(self):
-        """``augment`` as keyword arguments of ``augment_images``, {} for none,
-        or 'auto' (decided by the input kind, see ``_augment``)."""
-        if self.augment is None or self.augment is False:
-            return {}
-        if isinstance(self.augment, str):
-            return "auto"
-        if self.augment is True:
-            return dict(_DEFAULT_AUGMENT)
-        unknown = set(self.augment) - set(_DEFAULT_AUGMENT)
-        if unknown:
-            raise ValueError(
-                f"augment has unknown keys {sorted(map(str, unknown))}; the keys "
-                f"are 'rotation', 'shift' and 'flip', got augment={self.augment!r}."
-            )
-        options = {**dict.fromkeys(("rotation", "shift"), 0.0), "flip": False}
-        options.update(self.augment)
-        rotation, shift = options["rotation"], options["shift"]
-        if not isinstance(rotation, Real) or not 0 <= rotation <= 180:
-            raise ValueError(
-                f"augment['rotation'] must be a number of degrees in [0, 180], "
-                f"got {rotation!r}."
-            )
-        if not isinstance(shift, Real) or not 0 <= shift < 1:
-            raise ValueError(
-                f"augment['shift'] must be a fraction of the image size in "
-                f"[0, 1), got {shift!r}."
-            )
-        if not isinstance(options["flip"], bool | np.bool_):
-            raise ValueError(
-                f"augment['flip'] must be True or False, got {options['flip']!r}."
-            )
-        if not (rotation or shift or options["flip"]):
-            return {}
-        return options
-
-    # inputs: images of any layout, through the hooks of the shared fit
-
-    def _validate_kwargs(self):
-        return {**super()._validate_kwargs(), "allow_nd": True}
-
-    def _validate_X(self, X, reset):
-        X = validate_data(self, X, reset=reset, **self._validate_kwargs())
-        self._check_image_shape(X, reset)
-        return X
-
-    def _validate_X_y(self, X, y, reset):
-        X, y = super()._validate_X_y(X, y, reset)
-        self._check_image_shape(X, reset)
-        return X, y
-
-    def _check_image_shape(self, X, reset):
-        if reset:
-            self._image_params = (self.input_shape, self.channels_last)
-        # predict reads X as fit did, whatever set_params changed since
-        params = getattr(self, "_image_params", (self.input_shape, self.channels_last))
-        layout, moved = image_layout(X.shape, *params)
-        shape = channels_first(layout, moved)
-        if reset:
-            self.input_shape_ = shape
-            self._layout = (layout, moved)
-        elif shape != self.input_shape_:
-            raise ValueError(
-                f"X has samples of shape {X.shape[1:]}, read as network inputs "
-                f"of shape {shape}, but {type(self).__name__} was fitted on "
-                f"inputs of shape {self.input_shape_}; pass X shaped like the "
-                f"training data."
-            )
-
-    def _to_tensors(self, X):
-        with warnings.catch_warnings():
-            # read-only inputs (memmaps) are fine: nothing writes to them
-            warnings.filterwarnings("ignore", message="The given NumPy array")
-            return (images_to_tensor(X, *self._layout),)
-
-    def _n_features_for_module(self, inputs):
-        return tuple(inputs[0].shape[1:])
-
-    def _augment(self, inputs, generator):
-        options = self._augmentation
-        if options == "auto":  # images (N, C, H, W) only
-            options = _DEFAULT_AUGMENT if inputs[0].ndim == 4 else {}
-        if not options:
-            return inputs
-        return (augment_images(inputs[0], generator, **options),)
 
     @property
     def _auto_budget(self):
-        return _AUTO_BUDGET[_input_kind(self.input_shape_)]
+        return _AUTO_BUDGET[_signal_or_image(self.input_shape_)]
 
     def _architecture(self, input_shape):
         """The network's settings, with each 'auto' resolved for the input kind."""
-        kind = _input_kind(input_shape)
+        kind = _signal_or_image(input_shape)
         settings = {}
         for name, auto in _AUTO_ARCHITECTURE[kind].items():
             value = getattr(self, name)
@@ -453,11 +342,6 @@ class _BaseCNN(BaseDeepEstimator):
             activation=self.activation,
             dropout=self.dropout,
         )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        return tags
 
 
 @_document

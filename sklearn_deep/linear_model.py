@@ -266,8 +266,7 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
+        {{X}}
 
         Returns
         -------

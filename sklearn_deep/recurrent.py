@@ -2,18 +2,8 @@
 
 from numbers import Integral
 
-from sklearn.base import is_classifier
-from sklearn.utils import check_array
-from sklearn.utils.validation import validate_data
-
 from sklearn_deep._base import BaseDeepEstimator, positive_ints, shared_constraints
-from sklearn_deep._data import (
-    check_sequence_array,
-    pad_sequences,
-    sequence_layout,
-    tensor_to_numpy,
-    univariate_sequences,
-)
+from sklearn_deep._data import SequenceInput
 from sklearn_deep._modules import CELLS, POOLINGS, RecurrentNetwork
 from sklearn_deep._task import ClassifierTaskMixin, RegressorTaskMixin
 from sklearn_deep.utils._compat import Interval, StrOptions
@@ -124,10 +114,7 @@ _document = fill_doc(
 
 
 class _BaseRecurrent(BaseDeepEstimator):
-    # fixed chunks: a row's prediction is the same alone or in a batch. 64
-    # rows: 0.6 ms for a single-row predict of the default network on 8
-    # steps, bulk predicts at 0.86x the rows/s of 4096-row chunks
-    _predict_chunk_rows = 64
+    _input_kind = SequenceInput()
 
     _auto_budget = {"batch": (8, 32), "samples": 10_000, "epochs": (20, 300)}
 
@@ -239,68 +226,6 @@ class _BaseRecurrent(BaseDeepEstimator):
             dropout=self.dropout,
             standardize=self.input_scaling == "standard",
         )
-
-    # Inputs: 2-D tables go through scikit-learn's validation (feature names,
-    # n_features_in_); 3-D arrays and collections of sequences through _data.
-
-    def _validate_X(self, X, reset):
-        X = tensor_to_numpy(X)
-        layout = sequence_layout(X)
-        if layout == "table" and (reset or self._table_input):
-            self._table_input = True
-            X = validate_data(self, X, reset=reset, **self._validate_kwargs())
-            return univariate_sequences(X)
-        if layout == "table":  # fitted on sequences: rows of any length
-            seqs = univariate_sequences(check_array(X, **self._validate_kwargs()))
-        elif layout == "array":
-            seqs = check_sequence_array(X)
-        else:
-            seqs = pad_sequences(X)
-        n_features = seqs.shape[2]
-        if reset:
-            self._table_input = False
-            self.n_features_in_ = n_features
-        elif n_features != self.module_.n_features_in:
-            raise ValueError(
-                f"X has {n_features} features per time step (shape "
-                f"{seqs.shape[1:]} after padding), but {type(self).__name__} "
-                f"was fitted with {self.module_.n_features_in}; pass sequences "
-                f"of shape (n_timesteps, {self.module_.n_features_in})."
-            )
-        return seqs
-
-    def _validate_X_y(self, X, y, reset):
-        layout = sequence_layout(X)
-        if layout == "table" and (reset or self._table_input):
-            X, y = super()._validate_X_y(X, y, reset)
-            self._table_input = True
-            return univariate_sequences(X), y
-        X = self._validate_X(X, reset)
-        y = validate_data(
-            self,
-            "no_validation",
-            y,
-            reset=reset,
-            multi_output=self._multilabel_supported or not is_classifier(self),
-            y_numeric=not is_classifier(self),
-        )
-        if len(X) != len(y):
-            raise ValueError(
-                f"X holds {len(X)} sequences but y has {len(y)} targets; pass "
-                f"one target per sequence."
-            )
-        return X, y
-
-    def _to_tensors(self, X):
-        return X.to_tensors()
-
-    def _n_features_for_module(self, inputs):
-        return inputs[0].shape[2]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        return tags
 
 
 @_document

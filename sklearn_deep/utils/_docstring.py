@@ -15,7 +15,10 @@ docstring.
 
 import inspect
 import textwrap
+import types
 from typing import NamedTuple
+
+from sklearn.utils.metaestimators import available_if
 
 
 class Param(NamedTuple):
@@ -82,9 +85,7 @@ The initial step size of the stochastic solvers (the peak of
 ``'onecycle'``).""",
     ),
     "power_t": Param("float", "Exponent of the ``'invscaling'`` schedule."),
-    "max_iter": Param(
-        "int", "Maximum number of epochs (iterations for ``'lbfgs'``)."
-    ),
+    "max_iter": Param("int", "Maximum number of epochs (iterations for ``'lbfgs'``)."),
     "shuffle": Param("bool", "Whether to shuffle the samples each epoch."),
     "random_state": Param(
         "int, RandomState instance or None",
@@ -307,9 +308,42 @@ def fill_doc(parameters=None, **texts):
         cls.__doc__ = _insert(
             cls.__name__, cls.__doc__, {"parameters": entries, **shared_texts}
         )
+        _document_inputs(cls)
         return cls
 
     return decorate
+
+
+def _document_inputs(cls):
+    """Give each public method that names ``{{X}}`` the class's own X docs.
+
+    The shared ``fit``, ``predict``, ... document X once, as the marker; the
+    class gets a copy of each (the same code, no extra call) whose docstring
+    says what X is for its input kind (``cls._input_kind.x_doc``).
+    """
+    texts = {"X": cls._input_kind.x_doc}
+    for name in dir(cls):
+        if name.startswith("_"):
+            continue
+        member = inspect.getattr_static(cls, name)
+        func = getattr(member, "fn", member)  # available_if keeps it as .fn
+        doc = getattr(func, "__doc__", None)
+        if not inspect.isfunction(func) or not doc or "{{X}}" not in doc:
+            continue
+        copy = types.FunctionType(
+            func.__code__,
+            func.__globals__,
+            func.__name__,
+            func.__defaults__,
+            func.__closure__,
+        )
+        copy.__kwdefaults__ = func.__kwdefaults__
+        copy.__dict__.update(func.__dict__)
+        copy.__qualname__ = f"{cls.__qualname__}.{name}"
+        copy.__doc__ = _insert(f"{cls.__name__}.{name}", doc, texts)
+        if member is not func:  # an available_if descriptor
+            copy = available_if(member.check)(copy)
+        setattr(cls, name, copy)
 
 
 def _insert(owner, doc, texts):
