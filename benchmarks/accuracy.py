@@ -79,12 +79,15 @@ def _signal_ablations():
 
 def _image_ablations():
     return {
+        "wider network of before (conv 32-64)": dict(conv_channels=(32, 64)),
         "no augmentation": dict(augment=None),
-        "schedule and budget of before (constant, max_iter=200, batch 200)": dict(
-            learning_rate="constant",
-            learning_rate_init=0.001,
-            max_iter=200,
-            batch_size=200,
+        "schedule and budget of before (constant 0.001, max_iter=200, batch 200)": (
+            dict(
+                learning_rate="constant",
+                learning_rate_init=0.001,
+                max_iter=200,
+                batch_size=200,
+            )
         ),
         "no input standardisation": dict(input_scaling=None),
     }

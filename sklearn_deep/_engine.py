@@ -76,7 +76,7 @@ def make_optimizer(est, module, device, l2):
         ]
     else:
         groups = [{"params": decay + no_decay, "weight_decay": 0.0}]
-    kwargs = {"lr": float(est.learning_rate_init)}  # torch refuses some ints
+    kwargs = {"lr": float(est._resolved_learning_rate_init())}  # not an int
     if solver == "sgd":
         kwargs.update(
             momentum=float(est.momentum),
@@ -228,6 +228,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
     max_iter = est._max_iter
     n_epochs = 1 if incremental else max_iter
     budget = schedule in BUDGET_SCHEDULES
+    base_lr = est._resolved_learning_rate_init()
     total_steps = max_iter * len(batches)
     step = getattr(est, "_schedule_step", 0) if incremental else 0
     stop_reason = None
@@ -245,9 +246,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
             for batch in batches:
                 m = len(batch)
                 if budget:
-                    lr = scheduled_lr(
-                        schedule, est.learning_rate_init, step, total_steps
-                    )
+                    lr = scheduled_lr(schedule, base_lr, step, total_steps)
                     _set_lr(optimizer, lr)
                     step += 1
                 if l2_per_batch and l2:
@@ -300,7 +299,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
             if est.verbose:
                 _log(est, _epoch_line(est, loss_value, score, optimizer, tic))
             if schedule == "invscaling":
-                lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
+                lr = base_lr / (est.t_ + 1) ** est.power_t
                 _set_lr(optimizer, lr)
 
             _notify(
@@ -352,7 +351,8 @@ def run_stochastic(est, train, valid, *, incremental, generator):
             f"{type(est).__name__} diverged at epoch {est.n_iter_}: the "
             f"training loss became {est.loss_curve_[-1]}. The weights of the "
             f"best finite epoch (loss {est.loss_:.6g}) were restored. Lower "
-            f"learning_rate_init (now {est.learning_rate_init}) or scale the "
+            f"learning_rate_init (now {est._resolved_learning_rate_init()}) or "
+            f"scale the "
             f"inputs, for example with StandardScaler.",
             ConvergenceWarning,
         )
