@@ -263,11 +263,26 @@ def test_augmentation_changes_training_batches_only(digits):
     assert spy.inputs(True) == []
 
 
-def test_without_augmentation_batches_are_raw_rows(digits):
+@pytest.mark.parametrize("augment", [None, False])
+def test_without_augmentation_batches_are_raw_rows(digits, augment):
     X, y = digits
     spy = Spy()
-    CNNClassifier(**FAST, batch_size=32, callbacks=[spy]).fit(X[:64], y[:64])
+    clf = CNNClassifier(**FAST, batch_size=32, augment=augment, callbacks=[spy])
+    clf.fit(X[:64], y[:64])
     assert _is_row_of(torch.cat(spy.inputs(True)), X[:64]).all()
+
+
+def test_auto_augments_a_classifiers_images_only(digits):
+    X, y = digits
+    for est, X_fit, augmented in [
+        (CNNClassifier, X[:64], True),  # images
+        (CNNClassifier, X[:64, 0], False),  # rows: signals
+        (CNNRegressor, X[:64], False),  # a regressor's targets may move
+    ]:
+        spy = Spy()
+        est(**FAST, batch_size=32, callbacks=[spy]).fit(X_fit, y[:64])
+        seen = torch.cat(spy.inputs(True))
+        assert (not _is_row_of(seen, X_fit).all()) == augmented, est
 
 
 def test_augmentation_is_reproducible_and_seeded(digits):
