@@ -9,7 +9,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-# A busy second core makes libgomp's spin-wait collapse torch (PERF_NOTES.md).
+# A busy second core makes libgomp's spin-wait collapse torch (docs/performance.md).
 torch.set_num_threads(1)
 
 

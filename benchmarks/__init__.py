@@ -6,5 +6,5 @@ Run ``python -m benchmarks.run --help`` from the repository root.
 import os
 
 # libgomp reads these when torch loads: spin-waiting threads collapse torch
-# when the other cores are busy (PERF_NOTES.md, "Threads").
+# when the other cores are busy (docs/performance.md, "Threads").
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

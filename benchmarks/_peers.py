@@ -30,7 +30,7 @@ def bare_fit(
     device="cpu",
     seed=0,
 ):
-    """The loop PERF_NOTES.md calls honest, timed; returns the Timer.
+    """The honest bare loop of docs/performance.md, timed; returns the Timer.
 
     Tensors are built once and moved once; each epoch permutes the rows with
     ``X[perm]`` and trains on slices, with Adam (torch's default for-loop

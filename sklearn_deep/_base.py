@@ -23,8 +23,14 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_deep import _engine
-from sklearn_deep._data import Batch, predict_batches, table_to_tensor
+from sklearn_deep._data import (
+    Batch,
+    padded_batches,
+    predict_batches,
+    table_to_tensor,
+)
 from sklearn_deep.utils._compat import Interval, StrOptions, _fit_context
+from sklearn_deep.utils._warnings import warn
 
 _MAX_SEED = np.iinfo(np.int32).max
 
@@ -103,6 +109,12 @@ class BaseDeepEstimator(BaseEstimator):
         "callbacks": [list, tuple, None],
         "precision": [StrOptions({"32", "bf16-mixed", "16-mixed"})],
     }
+
+    # Rows per predict chunk, every chunk padded to that size (see
+    # _data.padded_batches), or None for chunks sized by speed alone. Tables
+    # take None: padding would cost most of a ~50 µs single-row predict, and
+    # their GEMMs pass scikit-learn's subset-invariance check as they are.
+    _predict_chunk_rows = None
 
     # ------------------------------------------------------------------
     # Hooks a family may override
@@ -198,7 +210,7 @@ class BaseDeepEstimator(BaseEstimator):
             low, high = self._auto_budget["batch"]
             return min(n_samples, max(low, min(high, n_samples // 10)))
         if self.batch_size > n_samples:
-            warnings.warn(
+            warn(
                 f"Got batch_size={self.batch_size} larger than the "
                 f"{n_samples} training samples; it is clipped to {n_samples}."
             )
@@ -472,6 +484,7 @@ class BaseDeepEstimator(BaseEstimator):
         if was_training:
             module.eval()
         on_cpu = device.type == "cpu"
+        fixed = self._predict_chunk_rows
         size = 4096
         if on_cpu and inputs[0].shape[0] > 512 and all(t.ndim == 2 for t in inputs):
             size = _dense_chunk_rows(module)
@@ -479,12 +492,18 @@ class BaseDeepEstimator(BaseEstimator):
         # the precision the network was fitted with, not a later set_params
         precision = getattr(self, "_fitted_precision", self.precision)
         with torch.inference_mode(), _engine.autocast(precision, device):
-            # one chunk (a single row, say) skips the chunking machinery
-            chunks = (inputs,) if inputs[0].shape[0] <= size else None
-            for chunk in chunks or predict_batches(inputs, size):
-                if not on_cpu:
-                    chunk = tuple(t.to(device, non_blocking=True) for t in chunk)
-                outputs.append(module(*chunk))
+            if fixed is not None:
+                for chunk, m in padded_batches(inputs, fixed):
+                    if not on_cpu:
+                        chunk = tuple(t.to(device, non_blocking=True) for t in chunk)
+                    outputs.append(module(*chunk)[:m])
+            else:
+                # one chunk (a single row, say) skips the chunking machinery
+                chunks = (inputs,) if inputs[0].shape[0] <= size else None
+                for chunk in chunks or predict_batches(inputs, size):
+                    if not on_cpu:
+                        chunk = tuple(t.to(device, non_blocking=True) for t in chunk)
+                    outputs.append(module(*chunk))
         if was_training:
             module.train()
         return outputs[0] if len(outputs) == 1 else torch.cat(outputs)

@@ -1,6 +1,6 @@
 """The training loop shared by every estimator.
 
-Small on purpose (DESIGN.md, "Training engine"): tensors are built and moved
+Small on purpose (docs/architecture.md, "The engine"): tensors are built and moved
 once, a batch is an index slice of a permutation, the L2 penalty rides on the
 optimizer's weight decay (applied to the gradients, weights only), and the loss
 is synchronised once per epoch. Early stopping, ``tol`` and ``n_iter_no_change``
@@ -15,7 +15,6 @@ see them live.
 import contextlib
 import math
 import time
-import warnings
 
 import numpy as np
 import torch
@@ -23,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_deep._data import BatchIterator
 from sklearn_deep.callbacks import StopTraining
+from sklearn_deep.utils._warnings import warn
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 
@@ -219,6 +219,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
     if est.precision == "16-mixed" and device.type == "cuda":
         scaler = torch.amp.GradScaler("cuda")
     best = _Snapshot(module)
+    start = _Snapshot(module)  # the fallback of a divergence (_keep_finite)
     weights, _ = split_params(module)
     decoupled = est._resolved_solver() == "adamw"  # decay inside the optimizer
     params = [p for group in optimizer.param_groups for p in group["params"]]
@@ -332,7 +333,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
         _log(est, f"Stopped by a callback: {exc}")
     except KeyboardInterrupt:
         stop_reason = "interrupted"
-        warnings.warn(
+        warn(
             f"Training interrupted by user after {est.n_iter_} epochs; "
             f"{type(est).__name__} keeps the weights reached"
             + (" (the best validation epoch)." if est.early_stopping else ".")
@@ -344,16 +345,21 @@ def run_stochastic(est, train, valid, *, incremental, generator):
         est._schedule_step = step
 
     if stop_reason == "diverged":
-        best.restore()
         good = [v for v in est.loss_curve_ if np.isfinite(v)]
         est.loss_ = min(good) if good else float("nan")
-        warnings.warn(
+        if _keep_finite(est, best, start, train):
+            kept = f"The weights of the best finite epoch (loss {est.loss_:.6g})"
+        else:
+            est.loss_ = float("nan")
+            kept = (
+                "Those of the best finite epoch predict non-finite values, so "
+                "the weights this fit started from"
+            )
+        warn(
             f"{type(est).__name__} diverged at epoch {est.n_iter_}: the "
-            f"training loss became {est.loss_curve_[-1]}. The weights of the "
-            f"best finite epoch (loss {est.loss_:.6g}) were restored. Lower "
-            f"learning_rate_init (now {est._resolved_learning_rate_init()}) or "
-            f"scale the "
-            f"inputs, for example with StandardScaler.",
+            f"training loss became {est.loss_curve_[-1]}. {kept} were restored. "
+            f"Lower learning_rate_init (now {est._resolved_learning_rate_init()}) "
+            f"or scale the inputs, for example with StandardScaler.",
             ConvergenceWarning,
         )
     elif kept_best and not incremental:
@@ -366,13 +372,37 @@ def run_stochastic(est, train, valid, *, incremental, generator):
         and not budget
         and est.n_iter_ >= max_iter
     ):
-        warnings.warn(
+        warn(
             f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached "
             f"and the optimization hasn't converged yet. Increase max_iter to "
             f"train longer.",
             ConvergenceWarning,
         )
     _notify(est, "on_train_end")
+
+
+def _keep_finite(est, best, start, train):
+    """Restore the best weights after a divergence, if they predict finite values.
+
+    A finite training loss does not make finite predictions: a batch-norm
+    network trains on batch statistics, and its running statistics (used to
+    predict) can overflow where the batch ones did not. When the best weights
+    predict a non-finite value on the training inputs, the weights the fit
+    started from are restored instead. Returns whether the best ones were kept.
+    """
+    best.restore()
+    if _predicts_finite(est, train):
+        return True
+    start.restore()
+    return False
+
+
+def _predicts_finite(est, data):
+    module = est.module_
+    state = module.state_dict().values()
+    if not all(bool(torch.isfinite(t).all()) for t in state if t.is_floating_point()):
+        return False
+    return bool(torch.isfinite(est._forward_tensors(data.inputs)).all())
 
 
 def _add_l2(weights, coef):
@@ -431,6 +461,7 @@ def run_lbfgs(est, train):
     state = optimizer.state[optimizer._params[0]]
     per_iter = {}
     best, best_loss = _Snapshot(module), [np.inf]
+    start = _Snapshot(module)
 
     def closure():
         optimizer.zero_grad(set_to_none=True)
@@ -454,7 +485,7 @@ def run_lbfgs(est, train):
     try:
         optimizer.step(closure)
     except KeyboardInterrupt:
-        warnings.warn(
+        warn(
             f"Training interrupted by user; {type(est).__name__} keeps the "
             f"weights reached.",
             UserWarning,
@@ -477,22 +508,25 @@ def run_lbfgs(est, train):
     diverged = stopped or not np.isfinite(est.loss_)
     diverged = diverged or not all(torch.isfinite(p).all() for p in module.parameters())
     if diverged:
-        best.restore()
         last, est.loss_ = est.loss_, best_loss[0]
+        kept = f"the weights of the lowest finite loss ({est.loss_:.6g})"
+        if not _keep_finite(est, best, start, train):
+            est.loss_ = float("nan")
+            kept = "the weights it started from (the others predict non-finite values)"
     _log(
         est,
         f"lbfgs: {est.n_iter_} iterations, {state.get('func_evals', 0)} loss "
         f"evaluations, loss {est.loss_:.6f}, {time.perf_counter() - tic:.2f}s",
     )
     if diverged:
-        warnings.warn(
-            f"{type(est).__name__}: L-BFGS diverged (last loss {last}); the "
-            f"weights of the lowest finite loss ({est.loss_:.6g}) were restored. "
+        warn(
+            f"{type(est).__name__}: L-BFGS diverged (last loss {last}); {kept} "
+            f"were restored. "
             f"Scale the inputs, for example with StandardScaler, or raise alpha.",
             ConvergenceWarning,
         )
     elif est.n_iter_ >= max_iter:
-        warnings.warn(
+        warn(
             f"lbfgs failed to converge after {max_iter} iterations. "
             f"Increase max_iter or scale the inputs, for example with "
             f"StandardScaler.",

@@ -18,11 +18,12 @@ example ``{"__tuple__": [...]}`` or ``{"__array__": "array.0", "dtype": "<i8"}``
 import json
 import os
 import tempfile
-import warnings
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
+
+from sklearn_deep.utils._warnings import warn
 
 FORMAT_VERSION = 1
 _METADATA_KEY = "sklearn_deep"
@@ -171,7 +172,7 @@ def _encode_params(est, encoder):
     params = {}
     for key, value in est.get_params(deep=False).items():
         if key == "callbacks" and value:
-            warnings.warn(
+            warn(
                 f"{name}.callbacks holds Python objects that a safe file cannot "
                 f"hold; it is saved as callbacks=None. Set the callbacks again "
                 f"after load (set_params(callbacks=[...])) before refitting.",
@@ -179,7 +180,7 @@ def _encode_params(est, encoder):
             )
             value = None
         elif key == "random_state" and isinstance(value, np.random.RandomState):
-            warnings.warn(
+            warn(
                 f"{name}.random_state is a RandomState instance, which is saved "
                 f"as random_state=None: a refit of the loaded estimator is not "
                 f"reproducible. Pass an int random_state to keep it.",

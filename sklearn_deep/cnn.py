@@ -202,6 +202,12 @@ _AUTO_LEARNING_RATE = {"signal": 0.003, "image": 0.01}
 
 
 class _BaseCNN(BaseDeepEstimator):
+    # oneDNN's convolutions pick their algorithm by batch size: fixed chunks
+    # keep a row's prediction the same alone or in a batch. 32 rows: a
+    # single-row predict of the default network on 8x8 images takes ~1.2 ms
+    # (0.23 ms unpadded), bulk predicts run 1.4x faster than in 4096-row chunks
+    _predict_chunk_rows = 32
+
     _parameter_constraints: dict = {
         **BaseDeepEstimator._parameter_constraints,
         "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],

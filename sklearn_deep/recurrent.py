@@ -179,6 +179,11 @@ def _shared_doc(cls):
 
 
 class _BaseRecurrent(BaseDeepEstimator):
+    # fixed chunks: a row's prediction is the same alone or in a batch. 64
+    # rows: 0.6 ms for a single-row predict of the default network on 8
+    # steps, bulk predicts at 0.86x the rows/s of 4096-row chunks
+    _predict_chunk_rows = 64
+
     _auto_budget = {"batch": (8, 32), "samples": 10_000, "epochs": (20, 300)}
 
     _parameter_constraints: dict = {

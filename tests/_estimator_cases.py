@@ -1,26 +1,43 @@
-"""Cheap settings and inputs for every public estimator.
+"""Cheap settings and inputs for every public estimator: the one table of test
+settings.
 
-Shared by the hardening, persistence and concurrency suites, which run over
-``all_estimators()``: a class missing from ``FAST`` gets the defaults (tables,
-plus images or sequences when its parameters say it is an image or sequence
-estimator), so a new family is covered the day it is exported.
+Every suite that runs over ``all_estimators()`` (the estimator checks, the
+hardening, persistence, concurrency and warnings suites) and the family test
+files take their settings from ``SETTINGS``, so a new family is covered the day
+it is exported and its test settings are written once.
 """
 
 import numpy as np
 from sklearn.base import is_classifier
 
+from sklearn_deep import MLPClassifier
 from sklearn_deep.utils import all_estimators
 
-# Small networks; every suite adds max_iter, device="cpu" and random_state.
-FAST = {
-    "MLPClassifier": dict(hidden_layer_sizes=(5,)),
-    "MLPRegressor": dict(hidden_layer_sizes=(5,)),
-    "LogisticRegression": dict(),
+# Small networks that pass scikit-learn's estimator checks on their tiny data
+# sets with these epochs and step sizes; other suites lower max_iter.
+SETTINGS = {
+    "MLPClassifier": dict(
+        hidden_layer_sizes=(16,), max_iter=100, learning_rate_init=0.01
+    ),
+    "MLPRegressor": dict(
+        hidden_layer_sizes=(16,), max_iter=200, learning_rate_init=0.01
+    ),
+    "LogisticRegression": dict(max_iter=100),
     "LinearRegression": dict(),
-    "CNNClassifier": dict(conv_channels=(2,), hidden_layer_sizes=(4,)),
-    "CNNRegressor": dict(conv_channels=(2,), hidden_layer_sizes=(4,)),
-    "LSTMClassifier": dict(hidden_size=4),
-    "LSTMRegressor": dict(hidden_size=4),
+    "CNNClassifier": dict(
+        conv_channels=(4,),
+        hidden_layer_sizes=(16,),
+        max_iter=100,
+        learning_rate_init=0.01,
+    ),
+    "CNNRegressor": dict(
+        conv_channels=(16,),  # 4 globally pooled filters underfit the checks' data
+        hidden_layer_sizes=(16,),
+        max_iter=100,
+        learning_rate_init=0.01,
+    ),
+    "LSTMClassifier": dict(hidden_size=8, max_iter=100, learning_rate_init=0.02),
+    "LSTMRegressor": dict(hidden_size=8, max_iter=200, learning_rate_init=0.02),
 }
 
 ESTIMATORS = all_estimators()
@@ -44,17 +61,38 @@ def family(cls):
     return "table"
 
 
+def settings(cls, **params):
+    """The table's settings for ``cls`` on the CPU with a fixed seed, updated."""
+    base = {"device": "cpu", "random_state": 0, **SETTINGS.get(cls.__name__, {})}
+    return {**base, **params}
+
+
 def make(cls, **params):
-    """An instance with cheap, reproducible settings (unknown keys dropped)."""
+    """An instance with cheap, reproducible settings (unknown keys dropped).
+
+    Three epochs unless ``params`` say otherwise: enough for every behaviour
+    these suites test but learning.
+    """
     names = param_names(cls)
-    settings = {"device": "cpu", "random_state": 0, "max_iter": 3}
-    settings.update(FAST.get(cls.__name__, {}), **params)
-    return cls(**{k: v for k, v in settings.items() if k in names})
+    chosen = settings(cls, **{"max_iter": 3, **params})
+    return cls(**{k: v for k, v in chosen.items() if k in names})
+
+
+def small_mlp(**params):
+    """The MLP classifier of the engine and task tests: 20 epochs, step 0.001."""
+    return make(
+        MLPClassifier, **{"max_iter": 20, "learning_rate_init": 0.001, **params}
+    )
 
 
 def stochastic(cls, **params):
-    """Like ``make``, with a mini-batch solver (callbacks run each epoch)."""
-    return make(cls, **{"solver": "adam", "learning_rate_init": 0.01, **params})
+    """Like ``make``, with a mini-batch solver (callbacks run each epoch).
+
+    A constant step size: a twin fit with fewer epochs must take the same
+    steps, which a schedule over the whole ``max_iter`` budget would not.
+    """
+    params = {"solver": "adam", "learning_rate_init": 0.01, **params}
+    return make(cls, **{"learning_rate": "constant", **params})
 
 
 def layouts(cls):

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from _estimator_cases import settings
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -15,15 +16,8 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_deep import CNNClassifier, CNNRegressor
 
-# tiny and fast: one block of a few filters, a few epochs
-FAST = dict(
-    conv_channels=(4,),
-    hidden_layer_sizes=(16,),
-    max_iter=5,
-    learning_rate_init=0.01,
-    device="cpu",
-    random_state=0,
-)
+# tiny and fast: the common table's network, a few epochs
+FAST = settings(CNNClassifier, max_iter=5)
 
 
 @pytest.fixture(scope="module")
@@ -251,15 +245,15 @@ def test_augmentation_changes_training_batches_only(digits):
     assert not _is_row_of(torch.cat(train), X).all()
     # ... the early-stopping split never is: one exact pass per epoch
     assert len(valid) == 3
-    for batch in valid:
-        assert batch.shape == (30, 1, 8, 8)
+    for batch in valid:  # its 30 rows, padded to a 32-row predict chunk
+        assert batch.shape == (32, 1, 8, 8)
         assert _is_row_of(batch, X).all()
     # ... and predictions never are: deterministic, on the raw images
     spy.calls.clear()
     proba = clf.predict_proba(X)
     np.testing.assert_array_equal(proba, clf.predict_proba(X))
-    for seen in spy.inputs(False):
-        assert torch.equal(seen, torch.from_numpy(X[:, None]))
+    seen = torch.cat(spy.inputs(False)[:4])  # 120 rows in chunks of 32
+    assert torch.equal(seen[:120], torch.from_numpy(X[:, None]))
     assert spy.inputs(True) == []
 
 
@@ -356,12 +350,15 @@ def test_warm_start_and_partial_fit(digits):
 
 def test_early_stopping(digits):
     X, y = digits
-    clf = CNNClassifier(
-        **{**FAST, "max_iter": 50}, early_stopping=True, n_iter_no_change=2
-    ).fit(X, y)
+    params = {**FAST, "max_iter": 50, "early_stopping": True, "n_iter_no_change": 2}
+    clf = CNNClassifier(**params).fit(X, y)
     assert clf.n_iter_ < 50
     assert len(clf.validation_scores_) == clf.n_iter_
-    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    # the best epoch's weights (batch-norm statistics too) are the ones kept:
+    # a twin fit that ends there predicts the same, bit for bit
+    best_epoch = int(np.argmax(clf.validation_scores_)) + 1
+    twin = CNNClassifier(**{**params, "max_iter": best_epoch}).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), twin.predict_proba(X))
 
 
 def test_class_and_sample_weight():

@@ -734,6 +734,21 @@ def test_huge_learning_rate_diverges_with_a_warning(cls):
     _finite_outputs(est, X)
 
 
+@pytest.mark.parametrize("cls, layout", LAYOUTS)
+def test_diverged_fit_predicts_finite_values(cls, layout):
+    # a finite training loss is not enough: batch norm trains on batch
+    # statistics, and its running ones can overflow at predict time
+    X, y = data(cls, layout)
+    X = [x * 1e3 for x in X] if layout == "ragged" else X * 1e3
+    est = stochastic(cls, learning_rate_init=1e10, max_iter=20)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    diverged = [w for w in caught if "diverged" in str(w.message)]
+    assert diverged or np.isfinite(est.loss_curve_).all()
+    _finite_outputs(est, X)
+
+
 LBFGS_CLASSES = [
     c
     for c in CLASSES

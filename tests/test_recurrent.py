@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from _estimator_cases import settings
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -15,7 +16,8 @@ from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_sp
 
 from sklearn_deep import LSTMClassifier, LSTMRegressor
 
-FAST = dict(hidden_size=8, max_iter=30, learning_rate_init=0.02, device="cpu")
+FAST = settings(LSTMClassifier, max_iter=30)
+del FAST["random_state"]  # each test passes its own
 
 
 @pytest.fixture(autouse=True)
@@ -209,15 +211,21 @@ def test_random_state_reproducible_and_caller_rng_untouched():
 
 def test_early_stopping_on_ragged_sequences():
     X, y = _ragged(n=80)
-    clf = LSTMClassifier(
-        **{**FAST, "max_iter": 100},
+    # a constant step size: the twin below must take the same steps
+    params = dict(
         early_stopping=True,
         n_iter_no_change=3,
+        learning_rate="constant",
         random_state=0,
-    ).fit(X, y)
+    )
+    clf = LSTMClassifier(**{**FAST, "max_iter": 100}, **params).fit(X, y)
     assert clf.n_iter_ < 100
     assert len(clf.validation_scores_) == clf.n_iter_
-    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    # the best epoch's weights are the ones kept: a twin fit that ends there
+    # predicts the same, bit for bit
+    best_epoch = int(np.argmax(clf.validation_scores_)) + 1
+    twin = LSTMClassifier(**{**FAST, "max_iter": best_epoch}, **params).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), twin.predict_proba(X))
 
 
 def test_warm_start_and_partial_fit_continue_training():

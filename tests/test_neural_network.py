@@ -1,0 +1,77 @@
+"""MLPClassifier and MLPRegressor (sklearn_deep.neural_network): activations,
+and parity with scikit-learn's MLP on its bundled data."""
+
+import pytest
+import sklearn.neural_network as sk_nn
+from _estimator_cases import small_mlp
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_deep import MLPClassifier, MLPRegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+DATASETS = {
+    "digits": load_digits(return_X_y=True),
+    "breast_cancer": load_breast_cancer(return_X_y=True),
+}
+
+
+@pytest.mark.parametrize(
+    "activation", ["relu", "tanh", "logistic", "identity", "gelu", "silu"]
+)
+def test_activations(activation, iris):
+    X, y = iris
+    clf = small_mlp(activation=activation, max_iter=50, learning_rate_init=0.01)
+    assert clf.fit(X, y).score(X, y) > 0.8
+
+
+def cv_score(estimator, X, y, **kwargs):
+    pipe = make_pipeline(StandardScaler(), estimator)
+    return cross_val_score(pipe, X, y, cv=5, **kwargs).mean()
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_mlp_classifier_matches_sklearn(name):
+    X, y = DATASETS[name]
+    params = dict(hidden_layer_sizes=(64,), max_iter=60, random_state=0)
+    ours = cv_score(MLPClassifier(device="cpu", **params), X, y)
+    theirs = cv_score(sk_nn.MLPClassifier(**params), X, y)
+    assert ours >= theirs - 0.015, (ours, theirs)
+
+
+def test_mlp_attributes_match_sklearn_shapes():
+    X, y = load_digits(return_X_y=True)
+    params = dict(hidden_layer_sizes=(32, 16), max_iter=2, random_state=0)
+    ours = MLPClassifier(device="cpu", **params).fit(X, y)
+    theirs = sk_nn.MLPClassifier(**params).fit(X, y)
+    assert [c.shape for c in ours.coefs_] == [c.shape for c in theirs.coefs_]
+    assert [b.shape for b in ours.intercepts_] == [b.shape for b in theirs.intercepts_]
+    for attr in ("n_layers_", "n_outputs_", "out_activation_", "n_iter_", "t_"):
+        assert getattr(ours, attr) == getattr(theirs, attr), attr
+    assert len(ours.loss_curve_) == len(theirs.loss_curve_)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_mlp_regressor_comparable_to_sklearn(solver):
+    X, y = load_diabetes(return_X_y=True)
+    params = dict(
+        hidden_layer_sizes=(16,),
+        solver=solver,
+        alpha=10.0,
+        max_iter=200,
+        learning_rate_init=0.01,
+        random_state=0,
+    )
+
+    def r2(regressor):
+        pipe = make_pipeline(StandardScaler(), regressor)
+        model = TransformedTargetRegressor(pipe, transformer=StandardScaler())
+        return cross_val_score(model, X, y, cv=5).mean()
+
+    ours = r2(MLPRegressor(device="cpu", **params))
+    theirs = r2(sk_nn.MLPRegressor(**params))
+    assert ours > 0.4 and ours >= theirs - 0.02, (ours, theirs)

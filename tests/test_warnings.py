@@ -1,0 +1,83 @@
+"""Every warning of the library names the user's line, not a line inside it."""
+
+import inspect
+import warnings
+
+import pytest
+from _estimator_cases import CLASSES, data, make, stochastic
+from sklearn.exceptions import ConvergenceWarning
+
+import sklearn_deep
+from sklearn_deep.callbacks import Callback
+
+
+def _here():
+    """The caller's line number."""
+    return inspect.currentframe().f_back.f_lineno
+
+
+def _assert_points_at(caught, line):
+    assert caught, "no warning was raised"
+    for w in caught:
+        assert (w.filename, w.lineno) == (__file__, line), str(w.message)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_fit_warnings_point_at_the_callers_line(cls):
+    X, y = data(cls)
+    est = stochastic(cls, max_iter=2, batch_size=1000)  # clipped, and too short
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = _here() + 1
+        est.fit(X, y)
+    assert {w.category for w in caught} == {UserWarning, ConvergenceWarning}
+    _assert_points_at(caught, line)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_partial_fit_warnings_point_at_the_callers_line(cls):
+    X, y = data(cls)
+    est = stochastic(cls, batch_size=1000)
+    kwargs = {"classes": sorted(set(y))} if hasattr(est, "predict_proba") else {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = _here() + 1
+        est.partial_fit(X, y, **kwargs)
+    _assert_points_at(caught, line)
+
+
+class _Interrupt(Callback):
+    def on_epoch_end(self, estimator, epoch, loss, validation_score):
+        raise KeyboardInterrupt
+
+
+def test_interrupt_and_lbfgs_warnings_point_at_the_callers_line():
+    cls = CLASSES[0]
+    X, y = data(cls)
+    est = stochastic(cls, callbacks=[_Interrupt()])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = _here() + 1
+        est.fit(X, y)
+    _assert_points_at(caught, line)
+    est = make(cls, solver="lbfgs", max_iter=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = _here() + 1
+        est.fit(X, y)
+    assert caught[0].category is ConvergenceWarning
+    _assert_points_at(caught, line)
+
+
+def test_save_warnings_point_at_the_callers_line(tmp_path):
+    cls = CLASSES[0]
+    X, y = data(cls)
+    est = make(cls, callbacks=[_Interrupt()], max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, y)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = _here() + 1
+        sklearn_deep.save(est, tmp_path / "m.sd")
+    _assert_points_at(caught, line)
