@@ -157,6 +157,9 @@ class BaseDeepEstimator(BaseEstimator):
     def _resolved_solver(self):
         return self.solver
 
+    def _resolved_learning_rate_init(self):
+        return self.learning_rate_init
+
     def _run_closed_form(self, train):
         """Solve a model that has a closed form (only LinearRegression)."""
         raise NotImplementedError
@@ -504,7 +507,7 @@ class BaseDeepEstimator(BaseEstimator):
             "module": copy.deepcopy(self.module_),
             "criterion": criterion,
             "optimizer": optimizer,
-            "lr": getattr(self, "learning_rate_init", 0.001),
+            "lr": self._resolved_learning_rate_init(),
             "max_epochs": getattr(self, "_max_iter", self.max_iter),
             "batch_size": batch_size,
             "train_split": None,

@@ -629,8 +629,9 @@ X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
 
     def augment(self, est, inputs, generator):
         options = est._augmentation
-        if options == "auto":  # images (N, C, H, W) only
-            options = DEFAULT_AUGMENT if inputs[0].ndim == 4 else {}
+        if options == "auto":  # a classifier's images (N, C, H, W) only
+            image = inputs[0].ndim == 4
+            options = DEFAULT_AUGMENT if image and is_classifier(est) else {}
         if not options:
             return inputs
         return (augment_images(inputs[0], generator, **options),)
@@ -647,8 +648,8 @@ X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
 def augment_options(augment):
     """The ``augment`` parameter as keyword arguments of ``augment_images``.
 
-    {} for none, or 'auto' (images are augmented, signals not: decided per
-    batch by ``ImageInput.augment``).
+    {} for none, or 'auto' (a classifier's images are augmented, signals and
+    a regressor's images not: decided per batch by ``ImageInput.augment``).
     """
     if augment is None or augment is False:
         return {}

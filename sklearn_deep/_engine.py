@@ -76,7 +76,7 @@ def make_optimizer(est, module, device, l2):
         ]
     else:
         groups = [{"params": decay + no_decay, "weight_decay": 0.0}]
-    kwargs = {"lr": float(est.learning_rate_init)}  # torch refuses some ints
+    kwargs = {"lr": float(est._resolved_learning_rate_init())}  # not an int
     if solver == "sgd":
         kwargs.update(
             momentum=float(est.momentum),
@@ -229,6 +229,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
     max_iter = est._max_iter
     n_epochs = 1 if incremental else max_iter
     budget = schedule in BUDGET_SCHEDULES
+    base_lr = est._resolved_learning_rate_init()
     total_steps = max_iter * len(batches)
     step = getattr(est, "_schedule_step", 0) if incremental else 0
     stop_reason = None
@@ -246,9 +247,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
             for batch in batches:
                 m = len(batch)
                 if budget:
-                    lr = scheduled_lr(
-                        schedule, est.learning_rate_init, step, total_steps
-                    )
+                    lr = scheduled_lr(schedule, base_lr, step, total_steps)
                     _set_lr(optimizer, lr)
                     step += 1
                 if l2_per_batch and l2:
@@ -301,7 +300,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
             if est.verbose:
                 _log(est, _epoch_line(est, loss_value, score, optimizer, tic))
             if schedule == "invscaling":
-                lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
+                lr = base_lr / (est.t_ + 1) ** est.power_t
                 _set_lr(optimizer, lr)
 
             _notify(
@@ -359,8 +358,8 @@ def run_stochastic(est, train, valid, *, incremental, generator):
         warn(
             f"{type(est).__name__} diverged at epoch {est.n_iter_}: the "
             f"training loss became {est.loss_curve_[-1]}. {kept} were restored. "
-            f"Lower learning_rate_init (now {est.learning_rate_init}) or scale "
-            f"the inputs, for example with StandardScaler.",
+            f"Lower learning_rate_init (now {est._resolved_learning_rate_init()}) "
+            f"or scale the inputs, for example with StandardScaler.",
             ConvergenceWarning,
         )
     elif kept_best and not incremental:

@@ -158,7 +158,19 @@ class _BaseMLP(BaseDeepEstimator):
         return self.module_.linear_layers()
 
 
-@_document
+@fill_doc(
+    {
+        **_PARAMETERS,
+        "batch_size": Param(
+            "int or 'auto'",
+            """\
+Mini-batch size. ``'auto'`` follows the size of the training set:
+``n_samples / 10``, clipped to [8, 256] (many small steps on small
+data).""",
+        ),
+    },
+    mlp_attributes=_ATTRIBUTES,
+)
 class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
     """Multi-layer perceptron classifier trained with PyTorch.
 
@@ -206,15 +218,22 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
         **shared_constraints("class_weight"),
     }
 
+    # Better by default, measured on ten real tables and flattened signals
+    # (docs/accuracy.md): three hidden layers of 256 with dropout 0.15, a
+    # cosine schedule over max_iter epochs, and batches of a tenth of the
+    # data between 8 and 256 (many small steps on small data), as RealMLP
+    # (Holzmueller et al. 2024) chooses. The regressor keeps scikit-learn's.
+    _auto_budget = {"batch": (8, 256)}
+
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes=(256, 256, 256),
         activation="relu",
         *,
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
-        learning_rate="constant",
+        learning_rate="cosine",
         learning_rate_init=0.001,
         power_t=0.5,
         max_iter=200,
@@ -232,7 +251,7 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
-        dropout=0.0,
+        dropout=0.15,
         device="auto",
         callbacks=None,
         precision="32",

@@ -74,10 +74,12 @@ def make(cls, **params):
 
 
 def small_mlp(**params):
-    """The MLP classifier of the engine and task tests: 20 epochs, step 0.001."""
-    return make(
-        MLPClassifier, **{"max_iter": 20, "learning_rate_init": 0.001, **params}
-    )
+    """The MLP classifier of the engine and task tests, with scikit-learn's
+    training rules (a constant step of 0.001, batches of min(200, n), no
+    dropout), which those tests restate: 20 epochs."""
+    classic = {"learning_rate": "constant", "batch_size": 200, "dropout": 0.0}
+    chosen = {"max_iter": 20, "learning_rate_init": 0.001, **classic, **params}
+    return make(MLPClassifier, **chosen)
 
 
 def stochastic(cls, **params):

@@ -257,12 +257,26 @@ def test_augmentation_changes_training_batches_only(digits):
     assert spy.inputs(True) == []
 
 
-def test_without_augmentation_batches_are_raw_rows(digits):
+@pytest.mark.parametrize("augment", [None, False])
+def test_without_augmentation_batches_are_raw_rows(digits, augment):
     X, y = digits
     spy = Spy()
-    clf = CNNClassifier(**FAST, augment=None, batch_size=32, callbacks=[spy])
+    clf = CNNClassifier(**FAST, batch_size=32, augment=augment, callbacks=[spy])
     clf.fit(X[:64], y[:64])
     assert _is_row_of(torch.cat(spy.inputs(True)), X[:64]).all()
+
+
+def test_auto_augments_a_classifiers_images_only(digits):
+    X, y = digits
+    for est, X_fit, augmented in [
+        (CNNClassifier, X[:64], True),  # images
+        (CNNClassifier, X[:64, 0], False),  # rows: signals
+        (CNNRegressor, X[:64], False),  # a regressor's targets may move
+    ]:
+        spy = Spy()
+        est(**FAST, batch_size=32, callbacks=[spy]).fit(X_fit, y[:64])
+        seen = torch.cat(spy.inputs(True))
+        assert (not _is_row_of(seen, X_fit).all()) == augmented, est
 
 
 def test_augmentation_is_reproducible_and_seeded(digits):
@@ -337,6 +351,8 @@ def test_warm_start_and_partial_fit(digits):
 def test_early_stopping(digits):
     X, y = digits
     params = {**FAST, "max_iter": 50, "early_stopping": True, "n_iter_no_change": 2}
+    # a schedule that does not depend on max_iter, so that the twin is one
+    params["learning_rate"] = "constant"
     clf = CNNClassifier(**params).fit(X, y)
     assert clf.n_iter_ < 50
     assert len(clf.validation_scores_) == clf.n_iter_

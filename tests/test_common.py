@@ -44,7 +44,14 @@ _ROWS = (
     "and the predictions differ by 0.1 or more, not by a rounding"
 )
 _SEQUENCES = dict.fromkeys(_CNN, _ROWS)
+_DROPOUT = (
+    "dropout=0.15 (the default) draws a mask per row, and batch_size='auto' "
+    "trains in mini-batches of about n_samples / 10: a repeated row and a row "
+    "of weight 2 are not the same there, and the predictions differ by 0.1, "
+    "not by a rounding"
+)
 EXPECTED_FAILED_CHECKS = {
+    "MLPClassifier": dict.fromkeys(_CNN, _DROPOUT),
     "CNNClassifier": _CNN,
     "CNNRegressor": _CNN,
     "LSTMClassifier": _SEQUENCES,
