@@ -474,6 +474,7 @@ class TableInput:
     """2-D tables, dense or sparse: ``(n_samples, n_features)``."""
 
     name = "table"
+    three_d_array = False  # the tag: whether X may have 3 or more dimensions
     # Rows per predict chunk with every chunk padded to it, or None for chunks
     # sized by speed alone. Tables take None: padding would cost most of a
     # ~50 µs single-row predict, and their GEMMs pass scikit-learn's
@@ -538,6 +539,7 @@ X : {array-like, sparse matrix} of shape (n_samples, n_features)
     def update_tags(self, tags):
         """The estimator's tags, with what this kind accepts."""
         tags.input_tags.sparse = True
+        tags.input_tags.three_d_array = self.three_d_array
         return tags
 
 
@@ -556,6 +558,7 @@ class ImageInput(TableInput):
     """
 
     name = "image"
+    three_d_array = True
     # oneDNN's convolutions pick their algorithm by batch size: fixed chunks
     # keep a row's prediction the same alone or in a batch. 32 rows: a
     # single-row predict of a 32-64 network on 8x8 images took ~1.2 ms (0.23 ms
@@ -637,12 +640,7 @@ X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
         return (augment_images(inputs[0], generator, **options),)
 
     def fast_inputs(self, est, X):
-        return None
-
-    def update_tags(self, tags):
-        tags = super().update_tags(tags)
-        tags.input_tags.three_d_array = True
-        return tags
+        return None  # every input goes through the full validation
 
 
 def augment_options(augment):
@@ -696,6 +694,7 @@ class SequenceInput(TableInput):
     """
 
     name = "sequence"
+    three_d_array = True
     # fixed chunks: a row's prediction is the same alone or in a batch. 64
     # rows: 0.6 ms for a single-row predict of a 64-unit LSTM on 8 steps,
     # bulk predicts at 0.86x the rows/s of 4096-row chunks
@@ -756,9 +755,4 @@ n_features)
         return inputs[0].shape[2]
 
     def fast_inputs(self, est, X):
-        return None
-
-    def update_tags(self, tags):
-        tags = super().update_tags(tags)
-        tags.input_tags.three_d_array = True
-        return tags
+        return None  # every input goes through the full validation
