@@ -31,7 +31,7 @@ ROUNDING_TOLERANCE = {
 _BATCH_NORM = (
     "batch normalisation (on by default) standardises each training batch by "
     "its rows' mean and variance, where a repeated row counts twice and a row "
-    "of weight 2 once: the predictions differ by 0.03 to 0.25, not by a rounding"
+    "of weight 2 once: the predictions differ by 0.3 or more, not by a rounding"
 )
 _CNN = {
     "check_sample_weight_equivalence_on_dense_data": _BATCH_NORM,
@@ -41,7 +41,7 @@ _ROWS = (
     "the default batch_size='auto' trains sequences in mini-batches of about "
     "n_samples / 10, and input_scaling='standard' takes its statistics over "
     "the rows: a repeated row and a row of weight 2 are not the same there, "
-    "and the predictions differ by 0.1 or more, not by a rounding"
+    "and the predictions differ by 0.02 or more, not by a rounding"
 )
 _SEQUENCES = dict.fromkeys(_CNN, _ROWS)
 _DROPOUT = (
