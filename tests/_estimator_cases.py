@@ -79,10 +79,11 @@ def make(cls, **params):
 
 
 def small_mlp(**params):
-    """The MLP classifier of the engine and task tests: 20 epochs, step 0.001."""
-    return make(
-        MLPClassifier, **{"max_iter": 20, "learning_rate_init": 0.001, **params}
-    )
+    """The MLP classifier of the engine and task tests: 20 epochs, step 0.001,
+    scikit-learn's constant step size and stopping rule, no dropout."""
+    params = {"max_iter": 20, "learning_rate_init": 0.001, **params}
+    params = {"learning_rate": "constant", "dropout": 0.0, **params}
+    return make(MLPClassifier, **params)
 
 
 def stochastic(cls, **params):

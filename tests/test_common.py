@@ -44,7 +44,15 @@ _ROWS = (
     "and the predictions differ by 0.1 or more, not by a rounding"
 )
 _SEQUENCES = dict.fromkeys(_CNN, _ROWS)
+_MLP = (
+    "MLPClassifier's defaults train in mini-batches of about n_samples / 10 "
+    "with dropout 0.15: a repeated row and a row of weight 2 fall in other "
+    "batches and under other dropout masks, and the predictions differ by "
+    "0.01 or more, not by a rounding (MLPRegressor, with scikit-learn's "
+    "defaults, passes)"
+)
 EXPECTED_FAILED_CHECKS = {
+    "MLPClassifier": dict.fromkeys(_CNN, _MLP),
     "CNNClassifier": _CNN,
     "CNNRegressor": _CNN,
     "LSTMClassifier": _SEQUENCES,
