@@ -2,13 +2,13 @@
 prediction plumbing, devices, seeding and persistence.
 
 A family class (``MLPClassifier``, ``CNNRegressor``, ...) adds only its
-parameters, ``_build_module`` and, where its inputs are not tables,
-``_validate_X`` / ``_to_tensors``.
+parameters, ``_build_module``, and the kind of its inputs (``_input_kind``, one
+of ``_data``'s ``TableInput``, ``ImageInput`` or ``SequenceInput``), which
+validates X and turns it into the network's tensors.
 """
 
 import contextlib
 import copy
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,20 +19,47 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
-    validate_data,
 )
 
 from sklearn_deep import _engine
-from sklearn_deep._data import (
-    Batch,
-    padded_batches,
-    predict_batches,
-    table_to_tensor,
-)
+from sklearn_deep._data import Batch, TableInput, padded_batches, predict_batches
+from sklearn_deep._modules import ACTIVATIONS
 from sklearn_deep.utils._compat import Interval, StrOptions, _fit_context
 from sklearn_deep.utils._warnings import warn
 
 _MAX_SEED = np.iinfo(np.int32).max
+
+# Constraints of the parameters that several families take, written once; a
+# family picks its own with shared_constraints(...).
+_SHARED_CONSTRAINTS = {
+    "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+    "activation": [StrOptions(set(ACTIVATIONS))],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "class_weight": [dict, StrOptions({"balanced"}), None],
+    "input_scaling": [StrOptions({"standard"}), None],
+    # the families whose 'auto' budget follows the training set's size
+    "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+}
+
+
+def shared_constraints(*names):
+    """The shared ``_parameter_constraints`` entries of ``names``, copied."""
+    return {name: list(_SHARED_CONSTRAINTS[name]) for name in names}
+
+
+def positive_ints(name, value, *, example="(100,)", empty=True):
+    """``value`` (an int or a sequence of ints) as a list of positive ints.
+
+    A ValueError names the parameter, the value and an example otherwise;
+    ``empty=False`` also refuses an empty sequence.
+    """
+    values = list(value) if np.iterable(value) else [value]
+    bad = any(not isinstance(v, Integral | np.integer) or v <= 0 for v in values)
+    if bad or not (values or empty):
+        raise ValueError(
+            f"{name} must hold positive integers, got {value!r}; for example {example}."
+        )
+    return [int(v) for v in values]
 
 
 def resolve_device(device):
@@ -110,11 +137,9 @@ class BaseDeepEstimator(BaseEstimator):
         "precision": [StrOptions({"32", "bf16-mixed", "16-mixed"})],
     }
 
-    # Rows per predict chunk, every chunk padded to that size (see
-    # _data.padded_batches), or None for chunks sized by speed alone. Tables
-    # take None: padding would cost most of a ~50 µs single-row predict, and
-    # their GEMMs pass scikit-learn's subset-invariance check as they are.
-    _predict_chunk_rows = None
+    # What X is: validation, tensors, the network's input, augmentation, the
+    # fast predict path, tags and the X docs (see _data's input kinds)
+    _input_kind = TableInput()
 
     # ------------------------------------------------------------------
     # Hooks a family may override
@@ -122,40 +147,6 @@ class BaseDeepEstimator(BaseEstimator):
     def _build_module(self, n_features_in, n_outputs):
         """Return a fresh ``torch.nn.Module`` mapping inputs to logits."""
         raise NotImplementedError
-
-    def _validate_kwargs(self):
-        """Extra keyword arguments of ``validate_data`` for X."""
-        return {"accept_sparse": ("csr", "csc", "coo"), "dtype": np.float32}
-
-    def _validate_X(self, X, reset):
-        """Validate X alone (predict time). Returns what ``_to_tensors`` takes."""
-        return validate_data(self, X, reset=reset, **self._validate_kwargs())
-
-    def _validate_X_y(self, X, y, reset):
-        """Validate X and y together (fit time)."""
-        return validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            multi_output=self._multilabel_supported or not is_classifier(self),
-            y_numeric=not is_classifier(self),
-            **self._validate_kwargs(),
-        )
-
-    def _to_tensors(self, X):
-        """The network's inputs for validated X, as a tuple of CPU tensors."""
-        with warnings.catch_warnings():
-            # read-only inputs (memmaps) are fine: nothing writes to them
-            warnings.filterwarnings("ignore", message="The given NumPy array")
-            return (table_to_tensor(X),)
-
-    def _n_features_for_module(self, inputs):
-        return inputs[0].shape[1]
-
-    def _augment(self, inputs, generator):
-        """Transform a training batch (augmentation); identity by default."""
-        return inputs
 
     def _penalty(self):
         """``(l2, l2_per_batch, l1)``: see ``_engine``. MLP semantics here."""
@@ -189,6 +180,7 @@ class BaseDeepEstimator(BaseEstimator):
                 "early_stopping=True needs validation_fraction > 0 to hold out "
                 "a validation split; got validation_fraction=0."
             )
+        self._input_kind.check_params(self)
 
     # ------------------------------------------------------------------
     # The one fit skeleton
@@ -248,8 +240,7 @@ class BaseDeepEstimator(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
+        {{X}}
 
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The targets: class labels for classifiers, real numbers for
@@ -306,11 +297,12 @@ class BaseDeepEstimator(BaseEstimator):
             )
         fresh = not hasattr(self, "module_") or not (self.warm_start or incremental)
 
+        kind = self._input_kind
         with _numeric_hint():
-            X, y = self._validate_X_y(X, y, reset=fresh)
+            X, y = kind.validate_fit(self, X, y, reset=fresh)
         y_encoded = self._encode_targets(y, fresh=fresh, classes=classes)
         weight = self._combine_weights(X, y_encoded, sample_weight)
-        inputs = self._to_tensors(X)
+        inputs = kind.to_tensors(self, X)
         n_samples = inputs[0].shape[0]
 
         if fresh or not hasattr(self, "_rng"):
@@ -336,7 +328,7 @@ class BaseDeepEstimator(BaseEstimator):
                     torch.cuda.manual_seed(seed)
             if fresh:
                 # kept so that sklearn_deep.load can rebuild the same network
-                self._module_inputs = self._n_features_for_module(inputs)
+                self._module_inputs = kind.network_input(inputs)
                 self.module_ = self._build_module(self._module_inputs, self.n_outputs_)
                 self._optimizer = None
             self.module_.to(device)
@@ -442,39 +434,12 @@ class BaseDeepEstimator(BaseEstimator):
         """Validated X -> network output as a float32 numpy array."""
         if not hasattr(self, "module_"):  # fitted: check_is_fitted would pass
             check_is_fitted(self, "module_")  # (and costs ~10 µs of tag lookup)
-        inputs = self._plain_table_inputs(X)
+        kind = self._input_kind
+        inputs = kind.fast_inputs(self, X)
         if inputs is None:
             with _numeric_hint():
-                inputs = self._to_tensors(self._validate_X(X, reset=False))
+                inputs = kind.to_tensors(self, kind.validate(self, X, reset=False))
         return self._forward_tensors(inputs).float().cpu().numpy()
-
-    def _plain_table_inputs(self, X):
-        """The network inputs of a plain float ndarray, or None.
-
-        A fast path for the commonest predict input: a 2-D float32 or float64
-        numpy array of the fitted width, all finite, given to an estimator
-        fitted without feature names that uses the base table hooks. It makes
-        the tensor ``validate_data`` + ``_to_tensors`` would make, about 250 µs
-        sooner. Anything else (and any error to report) returns None, and the
-        full validation runs.
-        """
-        cls = type(self)
-        if (
-            type(X) is not np.ndarray
-            or X.ndim != 2
-            or X.dtype.char not in "fd"  # float32, float64
-            or X.shape[0] == 0
-            or X.shape[1] != getattr(self, "n_features_in_", -1)
-            or hasattr(self, "feature_names_in_")
-            or cls._validate_X is not BaseDeepEstimator._validate_X
-            or cls._validate_kwargs is not BaseDeepEstimator._validate_kwargs
-            or cls._to_tensors is not BaseDeepEstimator._to_tensors
-        ):
-            return None
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        if not X.flags.writeable or not np.isfinite(X.sum()):
-            return None  # validate_data reports non-finite values
-        return (torch.from_numpy(X),)
 
     def _forward_tensors(self, inputs):
         """Network output for CPU or device tensors, in chunks, on the device."""
@@ -484,7 +449,7 @@ class BaseDeepEstimator(BaseEstimator):
         if was_training:
             module.eval()
         on_cpu = device.type == "cpu"
-        fixed = self._predict_chunk_rows
+        fixed = self._input_kind.predict_chunk_rows
         size = 4096
         if on_cpu and inputs[0].shape[0] > 512 and all(t.ndim == 2 for t in inputs):
             size = _dense_chunk_rows(module)
@@ -573,9 +538,7 @@ class BaseDeepEstimator(BaseEstimator):
             self._optimizer = None
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
+        return self._input_kind.update_tags(super().__sklearn_tags__())
 
 
 @contextlib.contextmanager

@@ -255,7 +255,7 @@ def run_stochastic(est, train, valid, *, incremental, generator):
                     wd = l2 / (m * mean_weight)
                     if decoupled:
                         optimizer.param_groups[0]["weight_decay"] = wd
-                inputs = est._augment(batch.inputs, generator)
+                inputs = est._input_kind.augment(est, batch.inputs, generator)
                 with autocast(est.precision, device):
                     loss = est._loss(module(*inputs), batch.target, batch.weight)
                 for p in params:  # optimizer.zero_grad(set_to_none=True)

@@ -172,8 +172,7 @@ class ClassifierTaskMixin(ClassifierMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
+        {{X}}
 
         Returns
         -------
@@ -188,8 +187,7 @@ class ClassifierTaskMixin(ClassifierMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
+        {{X}}
 
         Returns
         -------
@@ -210,8 +208,7 @@ class ClassifierTaskMixin(ClassifierMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
+        {{X}}
 
         Returns
         -------
@@ -232,8 +229,7 @@ class ClassifierTaskMixin(ClassifierMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
+        {{X}}
 
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
             The target labels.
@@ -335,8 +331,7 @@ class RegressorTaskMixin(RegressorMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
+        {{X}}
 
         Returns
         -------
@@ -353,8 +348,7 @@ class RegressorTaskMixin(RegressorMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
+        {{X}}
 
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             The target values.

@@ -1,123 +1,134 @@
 """Convolutional networks for images (and 1-D signals)."""
 
-import inspect
-import warnings
+import functools
 from numbers import Integral, Real
 
-import numpy as np
-from sklearn.base import is_classifier
-from sklearn.utils.validation import validate_data
-
-from sklearn_deep._base import BaseDeepEstimator
-from sklearn_deep._data import (
-    augment_images,
-    channels_first,
-    image_layout,
-    images_to_tensor,
-)
-from sklearn_deep._modules import ACTIVATIONS, ConvNet
+from sklearn_deep._base import BaseDeepEstimator, positive_ints, shared_constraints
+from sklearn_deep._data import ImageInput
+from sklearn_deep._modules import ConvNet
 from sklearn_deep._task import ClassifierTaskMixin, RegressorTaskMixin
-from sklearn_deep.neural_network import _MLP_PARAMETERS, _indent
 from sklearn_deep.utils._compat import Interval, StrOptions
-from sklearn_deep.utils._docstring import fill_doc
+from sklearn_deep.utils._docstring import BUDGET_PARAMETERS, Param, fill_doc
 
-# what augment=True means: small rotations and shifts, no flips (digits and
-# letters change meaning when mirrored)
-_DEFAULT_AUGMENT = {"rotation": 10.0, "shift": 0.1, "flip": False}
+# The CNN's own parameters, and the shared ones it documents in its own words;
+# the rest are documented in utils/_docstring.py.
+_PARAMETERS = {
+    "conv_channels": Param(
+        "array-like of shape (n_blocks,) or 'auto'",
+        """\
+The number of output channels (filters) of each convolution block. A
+block is a convolution zero-padded to keep the size, batch normalisation
+(see ``batch_norm``) and the activation (two of each and a shortcut with
+``residual``), then pooling (see ``pooling``). ``'auto'``: ``(64, 128,
+64)`` for signals, the fully convolutional network (FCN) of Wang et al.
+[1]_ at half its width; ``(24, 48)`` for images.""",
+    ),
+    "hidden_layer_sizes": Param(
+        "array-like of shape (n_layers - 2,) or 'auto'",
+        """\
+The ith element is the number of neurons in the ith hidden layer of the
+dense head that follows the convolution blocks. ``'auto'``: ``()`` (one
+linear layer on the pooled features) for signals, ``(100,)`` for images.""",
+    ),
+    "kernel_size": Param(
+        "int, array-like of shape (n_blocks,) or 'auto'",
+        """\
+The side of the convolution kernels: one for every block, or one per
+block. ``'auto'``: 8, 5, 3 for signals (8, then 5s, then 3 for another
+number of blocks), 3 for images.""",
+    ),
+    "pooling": Param(
+        "{options}",
+        """\
+The pooling of size 2 after each block, along each spatial axis still
+longer than 1; None for no pooling. ``'auto'``: None for signals, 'max'
+for images.""",
+    ),
+    "global_pooling": Param(
+        "{options}",
+        """\
+How the last feature maps become the head's input: their average or
+maximum over the spatial axes (the head then works on any input size),
+or None to flatten them. ``'auto'``: 'avg' for signals, None for images.""",
+    ),
+    "residual": Param(
+        "bool",
+        """\
+Whether each block is a residual block (two convolutions and a shortcut,
+as in ResNet [2]_) instead of a single convolution.""",
+    ),
+    "input_scaling": Param(
+        "{options}",
+        """\
+Whether the network standardises each input channel first, with the mean
+and standard deviation of the training inputs (over samples and
+positions), as a :class:`~sklearn.preprocessing.StandardScaler` per
+channel would. None passes the inputs as they are.""",
+    ),
+    "batch_norm": Param(
+        "bool",
+        "Whether each convolution is followed by batch normalisation.",
+    ),
+    "activation": Param(
+        "{options}",
+        """\
+Activation of the convolution blocks and of the hidden dense layers.""",
+    ),
+    "input_shape": Param(
+        "tuple of int or None",
+        """\
+The shape to read each sample of X as: ``(C, H, W)`` for images or
+``(C, L)`` for signals, with the channel axis last instead when
+``channels_last=True``. Use it to pass images as flat 2-D rows, for
+example ``input_shape=(1, 8, 8)`` for rows of 64 pixels, or
+multichannel signals as 3-D X, for example ``input_shape=(6, 100)``. None
+infers the shape from X: 4-D X is ``(n_samples, C, H, W)`` images, 3-D X
+``(n_samples, H, W)`` one-channel images, and 2-D X rows of one-channel
+signals (a 1-D convolutional network), so the estimator works after any
+scikit-learn transformer.""",
+    ),
+    "channels_last": Param(
+        "bool",
+        """\
+Whether the channel axis comes last in each sample (``(n_samples, H, W,
+C)`` images, as PIL, Matplotlib and Keras store them) or in
+``input_shape``.""",
+    ),
+    "augment": Param(
+        "bool, dict, 'auto' or None",
+        """\
+Random data augmentation of the training batches, drawn afresh each
+epoch on the training device: a dict with any of the keys ``'rotation'``
+(the largest rotation in degrees, images only), ``'shift'`` (the largest
+shift along each axis, as a fraction of its size) and ``'flip'``
+(whether half the samples are mirrored left to right). ``True`` means
+``{'rotation': 10, 'shift': 0.1}``; None or False, no augmentation;
+``'auto'``, ``True`` for the images of a classifier, none for signals and
+for a regressor (whose targets may move with the image).
+Predictions and the early-stopping split are never augmented.""",
+    ),
+    "dropout": Param(
+        "float",
+        "Dropout probability after each hidden layer of the dense head, in [0, 1).",
+    ),
+    "batch_size": BUDGET_PARAMETERS["batch_size"],
+    "learning_rate_init": Param(
+        "float or 'auto'",
+        """\
+The initial step size of the stochastic solvers (the peak of
+``'onecycle'``). ``'auto'``: 0.003 for signals, 0.01 for images.""",
+    ),
+    "max_iter": Param(
+        "int or 'auto'",
+        """\
+Maximum number of epochs (iterations for ``'lbfgs'``). ``'auto'`` follows
+the size of the training set: ``10000 / n_samples`` epochs clipped to
+[20, 300] for signals, ``60000 / n_samples`` clipped to [20, 300] for
+images.""",
+    ),
+}
 
-_CNN_PARAMETERS = """
-conv_channels : array-like of shape (n_blocks,) or 'auto', default='auto'
-    The number of output channels (filters) of each convolution block. A
-    block is a convolution zero-padded to keep the size, batch normalisation
-    (see ``batch_norm``) and the activation (two of each and a shortcut with
-    ``residual``), then pooling (see ``pooling``). ``'auto'``: ``(64, 128,
-    64)`` for signals, the fully convolutional network (FCN) of Wang et al.
-    [1]_ at half its width; ``(24, 48)`` for images.
-
-hidden_layer_sizes : array-like of shape (n_layers - 2,) or 'auto', \
-default='auto'
-    The ith element is the number of neurons in the ith hidden layer of the
-    dense head that follows the convolution blocks. ``'auto'``: ``()`` (one
-    linear layer on the pooled features) for signals, ``(100,)`` for images.
-
-kernel_size : int, array-like of shape (n_blocks,) or 'auto', default='auto'
-    The side of the convolution kernels: one for every block, or one per
-    block. ``'auto'``: 8, 5, 3 for signals (8, then 5s, then 3 for another
-    number of blocks), 3 for images.
-
-pooling : {'max', 'avg', 'auto'} or None, default='auto'
-    The pooling of size 2 after each block, along each spatial axis still
-    longer than 1; None for no pooling. ``'auto'``: None for signals, 'max'
-    for images.
-
-global_pooling : {'avg', 'max', 'auto'} or None, default='auto'
-    How the last feature maps become the head's input: their average or
-    maximum over the spatial axes (the head then works on any input size),
-    or None to flatten them. ``'auto'``: 'avg' for signals, None for images.
-
-residual : bool, default=False
-    Whether each block is a residual block (two convolutions and a shortcut,
-    as in ResNet [2]_) instead of a single convolution.
-
-input_scaling : {'standard'} or None, default='standard'
-    Whether the network standardises each input channel first, with the mean
-    and standard deviation of the training inputs (over samples and
-    positions), as a :class:`~sklearn.preprocessing.StandardScaler` per
-    channel would. None passes the inputs as they are.
-
-batch_norm : bool, default=True
-    Whether each convolution is followed by batch normalisation.
-
-activation : {'identity', 'logistic', 'tanh', 'relu', 'gelu', 'silu', \
-'leaky_relu', 'elu'}, default='relu'
-    Activation of the convolution blocks and of the hidden dense layers.
-
-input_shape : tuple of int or None, default=None
-    The shape to read each sample of X as: ``(C, H, W)`` for images or
-    ``(C, L)`` for signals, with the channel axis last instead when
-    ``channels_last=True``. Use it to pass images as flat 2-D rows, for
-    example ``input_shape=(1, 8, 8)`` for rows of 64 pixels, or
-    multichannel signals as 3-D X, for example ``input_shape=(6, 100)``. None
-    infers the shape from X: 4-D X is ``(n_samples, C, H, W)`` images, 3-D X
-    ``(n_samples, H, W)`` one-channel images, and 2-D X rows of one-channel
-    signals (a 1-D convolutional network), so the estimator works after any
-    scikit-learn transformer.
-
-channels_last : bool, default=False
-    Whether the channel axis comes last in each sample (``(n_samples, H, W,
-    C)`` images, as PIL, Matplotlib and Keras store them) or in
-    ``input_shape``.
-
-augment : bool, dict, 'auto' or None, default='auto'
-    Random data augmentation of the training batches, drawn afresh each
-    epoch on the training device: a dict with any of the keys ``'rotation'``
-    (the largest rotation in degrees, images only), ``'shift'`` (the largest
-    shift along each axis, as a fraction of its size) and ``'flip'``
-    (whether half the samples are mirrored left to right). ``True`` means
-    ``{'rotation': 10, 'shift': 0.1}``; None or False, no augmentation;
-    ``'auto'``, ``True`` for the images of a classifier, none for signals and
-    for a regressor (whose targets may move with the image).
-    Predictions and the early-stopping split are never augmented.
-"""
-
-# the engine's parameters as documented for the MLP ('solver' to 'max_fun'),
-# then dropout, whose default differs here
-_ENGINE_PARAMETERS = (
-    _MLP_PARAMETERS[
-        _MLP_PARAMETERS.index("solver :") : _MLP_PARAMETERS.index("dropout :")
-    ]
-    + """dropout : float, default={dropout}
-    Dropout probability after each hidden layer of the dense head, in [0, 1).
-
-{{device}}
-
-{{callbacks}}
-
-{{precision}}
-"""
-)
-
-_CNN_ATTRIBUTES = """
+_ATTRIBUTES = """\
 {{history_attributes}}
 
 input_shape_ : tuple of int
@@ -133,35 +144,15 @@ feature_names_in_ : ndarray of shape (n_features_in_,)
     Names of features seen during fit, when X has string column names.
 
 n_outputs_ : int
-    Number of outputs.
-"""
+    Number of outputs."""
+
+_document = fill_doc(_PARAMETERS, cnn_attributes=_ATTRIBUTES)
+
+# the shared validator, with an example that fits convolution blocks
+_positive_ints = functools.partial(positive_ints, example="(32, 64)")
 
 
-def _shared_doc(cls):
-    dropout = inspect.signature(cls).parameters["dropout"].default
-    engine = _ENGINE_PARAMETERS.replace("{dropout}", str(dropout))
-    cls.__doc__ = (
-        cls.__doc__.replace(
-            "    {{cnn_parameters}}",
-            _indent(_CNN_PARAMETERS) + "\n\n" + _indent(engine),
-        )
-    ).replace("    {{cnn_attributes}}", _indent(_CNN_ATTRIBUTES))
-    return fill_doc(cls)
-
-
-def _positive_ints(name, value, empty=True):
-    """``value`` (an int or a sequence of ints) as a list of positive ints."""
-    values = list(value) if np.iterable(value) else [value]
-    if any(not isinstance(v, Integral | np.integer) or v <= 0 for v in values) or (
-        not values and not empty
-    ):
-        raise ValueError(
-            f"{name} must hold positive integers, got {value!r}; for example (32, 64)."
-        )
-    return [int(v) for v in values]
-
-
-def _input_kind(input_shape):
+def _signal_or_image(input_shape):
     """'signal' for ``(C, L)`` samples, 'image' for ``(C, H, W)``."""
     return "signal" if len(input_shape) == 2 else "image"
 
@@ -202,15 +193,11 @@ _AUTO_LEARNING_RATE = {"signal": 0.003, "image": 0.01}
 
 
 class _BaseCNN(BaseDeepEstimator):
-    # oneDNN's convolutions pick their algorithm by batch size: fixed chunks
-    # keep a row's prediction the same alone or in a batch. 32 rows: a
-    # single-row predict of the default network on 8x8 images takes ~1.2 ms
-    # (0.23 ms unpadded), bulk predicts run 1.4x faster than in 4096-row chunks
-    _predict_chunk_rows = 32
+    _input_kind = ImageInput()
 
     _parameter_constraints: dict = {
         **BaseDeepEstimator._parameter_constraints,
-        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        **shared_constraints("max_iter", "input_scaling", "activation", "dropout"),
         "conv_channels": [
             "array-like",
             Interval(Integral, 1, None, closed="left"),
@@ -233,13 +220,10 @@ class _BaseCNN(BaseDeepEstimator):
             Interval(Real, 0, None, closed="neither"),
             StrOptions({"auto"}),
         ],
-        "input_scaling": [StrOptions({"standard"}), None],
         "batch_norm": ["boolean"],
-        "activation": [StrOptions(set(ACTIVATIONS))],
         "input_shape": ["array-like", None],
         "channels_last": ["boolean"],
         "augment": ["boolean", dict, StrOptions({"auto"}), None],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
     def __init__(
@@ -337,114 +321,19 @@ class _BaseCNN(BaseDeepEstimator):
                     f"{n_blocks} convolution blocks (conv_channels={channels!r}); "
                     f"give one size for all blocks, or one per block."
                 )
-        if self.input_shape is not None:
-            shape = _positive_ints("input_shape", self.input_shape)
-            if len(shape) not in (2, 3):
-                raise ValueError(
-                    f"input_shape must be (C, H, W) for images or (C, L) for "
-                    f"signals, got {self.input_shape!r} ({len(shape)} values)."
-                )
-        self._augmentation = self._augment_options()
-
-    def _augment_options(self):
-        """``augment`` as keyword arguments of ``augment_images``, {} for none,
-        or 'auto' (decided by the input kind, see ``_augment``)."""
-        if self.augment is None or self.augment is False:
-            return {}
-        if isinstance(self.augment, str):
-            return "auto"
-        if self.augment is True:
-            return dict(_DEFAULT_AUGMENT)
-        unknown = set(self.augment) - set(_DEFAULT_AUGMENT)
-        if unknown:
-            raise ValueError(
-                f"augment has unknown keys {sorted(map(str, unknown))}; the keys "
-                f"are 'rotation', 'shift' and 'flip', got augment={self.augment!r}."
-            )
-        options = {**dict.fromkeys(("rotation", "shift"), 0.0), "flip": False}
-        options.update(self.augment)
-        rotation, shift = options["rotation"], options["shift"]
-        if not isinstance(rotation, Real) or not 0 <= rotation <= 180:
-            raise ValueError(
-                f"augment['rotation'] must be a number of degrees in [0, 180], "
-                f"got {rotation!r}."
-            )
-        if not isinstance(shift, Real) or not 0 <= shift < 1:
-            raise ValueError(
-                f"augment['shift'] must be a fraction of the image size in "
-                f"[0, 1), got {shift!r}."
-            )
-        if not isinstance(options["flip"], bool | np.bool_):
-            raise ValueError(
-                f"augment['flip'] must be True or False, got {options['flip']!r}."
-            )
-        if not (rotation or shift or options["flip"]):
-            return {}
-        return options
-
-    # inputs: images of any layout, through the hooks of the shared fit
-
-    def _validate_kwargs(self):
-        return {**super()._validate_kwargs(), "allow_nd": True}
-
-    def _validate_X(self, X, reset):
-        X = validate_data(self, X, reset=reset, **self._validate_kwargs())
-        self._check_image_shape(X, reset)
-        return X
-
-    def _validate_X_y(self, X, y, reset):
-        X, y = super()._validate_X_y(X, y, reset)
-        self._check_image_shape(X, reset)
-        return X, y
-
-    def _check_image_shape(self, X, reset):
-        if reset:
-            self._image_params = (self.input_shape, self.channels_last)
-        # predict reads X as fit did, whatever set_params changed since
-        params = getattr(self, "_image_params", (self.input_shape, self.channels_last))
-        layout, moved = image_layout(X.shape, *params)
-        shape = channels_first(layout, moved)
-        if reset:
-            self.input_shape_ = shape
-            self._layout = (layout, moved)
-        elif shape != self.input_shape_:
-            raise ValueError(
-                f"X has samples of shape {X.shape[1:]}, read as network inputs "
-                f"of shape {shape}, but {type(self).__name__} was fitted on "
-                f"inputs of shape {self.input_shape_}; pass X shaped like the "
-                f"training data."
-            )
-
-    def _to_tensors(self, X):
-        with warnings.catch_warnings():
-            # read-only inputs (memmaps) are fine: nothing writes to them
-            warnings.filterwarnings("ignore", message="The given NumPy array")
-            return (images_to_tensor(X, *self._layout),)
-
-    def _n_features_for_module(self, inputs):
-        return tuple(inputs[0].shape[1:])
-
-    def _augment(self, inputs, generator):
-        options = self._augmentation
-        if options == "auto":  # a classifier's images (N, C, H, W) only
-            image = inputs[0].ndim == 4
-            options = _DEFAULT_AUGMENT if image and is_classifier(self) else {}
-        if not options:
-            return inputs
-        return (augment_images(inputs[0], generator, **options),)
 
     def _resolved_learning_rate_init(self):
         if isinstance(self.learning_rate_init, str):  # 'auto'
-            return _AUTO_LEARNING_RATE[_input_kind(self.input_shape_)]
+            return _AUTO_LEARNING_RATE[_signal_or_image(self.input_shape_)]
         return self.learning_rate_init
 
     @property
     def _auto_budget(self):
-        return _AUTO_BUDGET[_input_kind(self.input_shape_)]
+        return _AUTO_BUDGET[_signal_or_image(self.input_shape_)]
 
     def _architecture(self, input_shape):
         """The network's settings, with each 'auto' resolved for the input kind."""
-        kind = _input_kind(input_shape)
+        kind = _signal_or_image(input_shape)
         settings = {}
         for name, auto in _AUTO_ARCHITECTURE[kind].items():
             value = getattr(self, name)
@@ -474,13 +363,8 @@ class _BaseCNN(BaseDeepEstimator):
             dropout=self.dropout,
         )
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        return tags
 
-
-@_shared_doc
+@_document
 class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
     """Convolutional neural network classifier trained with PyTorch.
 
@@ -494,12 +378,7 @@ class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
 
     Parameters
     ----------
-    {{cnn_parameters}}
-
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes in the loss, ``{label: weight}``; ``'balanced'``
-        weighs classes inversely to their frequency. Multiplies
-        ``sample_weight``. Ignored for multilabel targets.
+    {{parameters}}
 
     Attributes
     ----------
@@ -522,9 +401,9 @@ class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
     accuracies on the UCR archive within a CPU minute. For images: two
     blocks of 3x3 convolutions with max pooling, a dense layer of 100 with
     dropout 0.25, and mild augmentation (rotations up to 10 degrees, shifts
-    up to 10 %). ``docs/accuracy.md`` has the figures, and what each default
-    bought. Inputs are converted to float32 once and moved to the device
-    once; augmentation runs there, batch by batch.
+    up to 10 %). The accuracy page of the documentation has the figures, and
+    what each default bought. Inputs are converted to float32 once and moved
+    to the device once; augmentation runs there, batch by batch.
 
     References
     ----------
@@ -549,7 +428,7 @@ class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
 
     _parameter_constraints: dict = {
         **_BaseCNN._parameter_constraints,
-        "class_weight": [dict, StrOptions({"balanced"}), None],
+        **shared_constraints("class_weight"),
     }
 
     def __init__(
@@ -636,7 +515,7 @@ class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
         self.class_weight = class_weight
 
 
-@_shared_doc
+@_document
 class CNNRegressor(RegressorTaskMixin, _BaseCNN):
     """Convolutional neural network regressor trained with PyTorch.
 
@@ -650,7 +529,7 @@ class CNNRegressor(RegressorTaskMixin, _BaseCNN):
 
     Parameters
     ----------
-    {{cnn_parameters}}
+    {{parameters}}
 
     Attributes
     ----------
@@ -666,7 +545,7 @@ class CNNRegressor(RegressorTaskMixin, _BaseCNN):
     Scale the targets (for example with
     :class:`~sklearn.compose.TransformedTargetRegressor`) when they are far
     from unit variance: the network starts near zero. The defaults depend on
-    the input kind, as for :class:`CNNClassifier`.
+    the input kind, as for :class:`CNNClassifier`; images are not augmented.
 
     References
     ----------

@@ -5,11 +5,11 @@ from numbers import Real
 import numpy as np
 import torch
 
-from sklearn_deep._base import BaseDeepEstimator
+from sklearn_deep._base import BaseDeepEstimator, shared_constraints
 from sklearn_deep._modules import LinearModel
 from sklearn_deep._task import ClassifierTaskMixin, RegressorTaskMixin
 from sklearn_deep.utils._compat import Interval, StrOptions
-from sklearn_deep.utils._docstring import fill_doc
+from sklearn_deep.utils._docstring import Param, fill_doc
 
 _SMOOTH_PENALTIES = (None, "l2")
 # rows per float64 chunk of the normal equations: a few MB, whatever n is
@@ -71,113 +71,64 @@ class _BaseLinear(BaseDeepEstimator):
         return weight, bias
 
 
-_LINEAR_PARAMETERS = """
-    penalty : {'l2', 'l1', 'elasticnet'} or None, default=%(penalty)s
-        The penalty on the coefficients (never on the intercept):
-        ``alpha * R(w)`` added to the mean loss, with
-        ``R = ||w||_2^2 / 2``, ``||w||_1``, or
-        ``l1_ratio * ||w||_1 + (1 - l1_ratio) * ||w||_2^2 / 2``, as in
-        scikit-learn's SGD estimators.
+# The linear models' own parameters; the training ones they share with the
+# networks are documented in utils/_docstring.py.
+_PARAMETERS = {
+    "penalty": Param(
+        "{options}",
+        """\
+The penalty on the coefficients (never on the intercept):
+``alpha * R(w)`` added to the mean loss, with
+``R = ||w||_2^2 / 2``, ``||w||_1``, or
+``l1_ratio * ||w||_1 + (1 - l1_ratio) * ||w||_2^2 / 2``, as in
+scikit-learn's SGD estimators.""",
+    ),
+    "l1_ratio": Param(
+        "float",
+        """\
+The L1 share of the elastic net, in [0, 1]. Only used with
+``penalty='elasticnet'``.""",
+    ),
+    "fit_intercept": Param("bool", "Whether to learn an intercept."),
+    "verbose": Param("bool", "Whether to print progress."),
+    "warm_start": Param(
+        "bool", "Whether ``fit`` continues from the previous solution."
+    ),
+}
 
-    alpha : float, default=%(alpha)s
-        Strength of the penalty. Equivalent to ``1 / (C * n_samples)`` in
-        scikit-learn's ``%(sklearn_name)s``.%(alpha_note)s
-
-    l1_ratio : float, default=0.15
-        The L1 share of the elastic net, in [0, 1]. Only used with
-        ``penalty='elasticnet'``.
-
-    fit_intercept : bool, default=True
-        Whether to learn an intercept.
-
-    solver : %(solvers)s, default='auto'
-        ``'auto'`` picks %(auto)s for ``penalty`` in {'l2', None}, and
-        ``'adam'`` with proximal steps for 'l1' and 'elasticnet'.
-        %(solver_note)s
-
-    max_iter : int, default=100
-        Maximum number of iterations (``'lbfgs'``) or epochs.
-
-    tol : float, default=1e-4
-        Gradient tolerance of ``'lbfgs'``; minimum improvement that counts
-        for the stochastic solvers.
-
-    batch_size : int or 'auto', default='auto'
-        Mini-batch size of the stochastic solvers; ``'auto'`` means
-        ``min(200, n_samples)``. Raise it for large data.
-
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        The step-size schedule of ``solver='sgd'``.
-
-    learning_rate_init : float, default=0.01
-        The initial step size of the stochastic solvers.
-
-    power_t : float, default=0.5
-        Exponent of the ``'invscaling'`` schedule.
-
-    momentum : float, default=0.9
-        Momentum of ``solver='sgd'``.
-
-    nesterovs_momentum : bool, default=True
-        Whether ``solver='sgd'`` uses Nesterov's momentum.
-
-    beta_1 : float, default=0.9
-        First-moment decay of Adam and AdamW.
-
-    beta_2 : float, default=0.999
-        Second-moment decay of Adam and AdamW.
-
-    epsilon : float, default=1e-8
-        Numerical stability constant of the adaptive solvers.
-
-    shuffle : bool, default=True
-        Whether to shuffle the samples each epoch.
-
-    {{early_stopping}}
-
-    max_fun : int, default=15000
-        Maximum number of loss evaluations of ``'lbfgs'``.
-"""
-
-_LINEAR_COMMON = """
-    {{random_state}}
-
-    verbose : bool, default=False
-        Whether to print progress.
-
-    warm_start : bool, default=False
-        Whether ``fit`` continues from the previous solution.
-
-    {{device}}
-
-    {{callbacks}}
-
-    {{precision}}
-"""
+_STOCHASTIC_NOTE = (
+    "Use a stochastic solver for data that does not fit in memory at once, and "
+    "for ``partial_fit``."
+)
 
 
-def _linear_doc(**values):
-    def decorate(cls):
-        text = (_LINEAR_PARAMETERS % values).strip("\n")
-        doc = cls.__doc__.replace("    {{linear_parameters}}", text)
-        doc = doc.replace("    {{linear_common}}", _LINEAR_COMMON.strip("\n"))
-        cls.__doc__ = doc
-        return fill_doc(cls)
-
-    return decorate
-
-
-@_linear_doc(
-    penalty="'l2'",
-    alpha="0.001",
-    alpha_note=" The default is stronger than SGDClassifier's 1e-4: L-BFGS "
-    "reaches the exact optimum, which overfits separable data when the penalty "
-    "is weak; 0.001 is scikit-learn's default ``C=1`` at 1000 samples.",
-    sklearn_name="LogisticRegression",
-    solvers="{'auto', 'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'}",
-    auto="``'lbfgs'`` (full batch, quasi-Newton)",
-    solver_note="Use a stochastic solver for data that does not fit in memory "
-    "at once, and for ``partial_fit``.",
+@fill_doc(
+    {
+        **_PARAMETERS,
+        "alpha": Param(
+            "float",
+            """\
+Strength of the penalty. scikit-learn's ``LogisticRegression(C=C)`` is
+``alpha = 1 / (C * n_samples)``. The default is stronger than
+SGDClassifier's 1e-4: L-BFGS reaches the exact optimum, which overfits
+separable data when the penalty is weak; 0.001 is scikit-learn's default
+``C=1`` at 1000 samples.""",
+        ),
+        "solver": Param(
+            "{options}",
+            """\
+``'auto'`` picks ``'lbfgs'`` (full batch, quasi-Newton) for ``penalty`` in
+{'l2', None}, and ``'adam'`` with proximal steps for 'l1' and
+'elasticnet'. """
+            + _STOCHASTIC_NOTE,
+        ),
+        "class_weight": Param(
+            "dict, 'balanced' or None",
+            """\
+Weights of the classes in the loss, ``{label: weight}``; ``'balanced'``
+weighs classes inversely to their frequency.""",
+        ),
+    }
 )
 class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
     """Logistic regression (binary and multinomial) trained on torch.
@@ -189,13 +140,7 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
 
     Parameters
     ----------
-    {{linear_parameters}}
-
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes in the loss, ``{label: weight}``; ``'balanced'``
-        weighs classes inversely to their frequency.
-
-    {{linear_common}}
+    {{parameters}}
 
     Attributes
     ----------
@@ -244,7 +189,7 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
     _multilabel_supported = False
     _parameter_constraints: dict = {
         **_BaseLinear._parameter_constraints,
-        "class_weight": [dict, StrOptions({"balanced"}), None],
+        **shared_constraints("class_weight"),
     }
 
     def __init__(
@@ -321,8 +266,7 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            The input samples.
+        {{X}}
 
         Returns
         -------
@@ -333,15 +277,26 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
         return scores.ravel() if self._target_kind == "binary" else scores
 
 
-@_linear_doc(
-    penalty="None",
-    alpha="0.0001",
-    alpha_note="",
-    sklearn_name="Ridge (alpha_ridge = alpha * n_samples)",
-    solvers="{'auto', 'normal', 'lbfgs', 'sgd', 'adam', 'adamw', 'rmsprop', 'adagrad'}",
-    auto="``'normal'`` (the normal equations, solved exactly in float64)",
-    solver_note="Use a stochastic solver for data that does not fit in memory "
-    "at once, and for ``partial_fit``.",
+@fill_doc(
+    {
+        **_PARAMETERS,
+        "alpha": Param(
+            "float",
+            """\
+Strength of the penalty. With ``penalty='l2'`` the model is
+scikit-learn's ``Ridge(alpha=alpha * n_samples)`` (with sample weights,
+their sum instead of ``n_samples``): Ridge penalises the summed squared
+error, this estimator half its mean.""",
+        ),
+        "solver": Param(
+            "{options}",
+            """\
+``'auto'`` picks ``'normal'`` (the normal equations, solved exactly in
+float64) for ``penalty`` in {'l2', None}, and ``'adam'`` with proximal
+steps for 'l1' and 'elasticnet'. """
+            + _STOCHASTIC_NOTE,
+        ),
+    }
 )
 class LinearRegression(RegressorTaskMixin, _BaseLinear):
     """Least-squares linear regression on torch, with optional penalties.
@@ -353,9 +308,7 @@ class LinearRegression(RegressorTaskMixin, _BaseLinear):
 
     Parameters
     ----------
-    {{linear_parameters}}
-
-    {{linear_common}}
+    {{parameters}}
 
     Attributes
     ----------

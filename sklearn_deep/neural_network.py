@@ -1,97 +1,23 @@
 """Multilayer perceptrons: drop-in replacements for scikit-learn's MLP."""
 
-from numbers import Integral, Real
-
-import numpy as np
-
-from sklearn_deep._base import BaseDeepEstimator
-from sklearn_deep._modules import ACTIVATIONS, MLP
+from sklearn_deep._base import BaseDeepEstimator, positive_ints, shared_constraints
+from sklearn_deep._modules import MLP
 from sklearn_deep._task import ClassifierTaskMixin, RegressorTaskMixin
-from sklearn_deep.utils._compat import Interval, StrOptions
-from sklearn_deep.utils._docstring import fill_doc
+from sklearn_deep.utils._docstring import Param, fill_doc
 
-_MLP_PARAMETERS = """
-hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-    The ith element is the number of neurons in the ith hidden layer.
+# The MLP's own parameters; the rest are documented in utils/_docstring.py.
+_PARAMETERS = {
+    "hidden_layer_sizes": Param(
+        "array-like of shape (n_layers - 2,)",
+        "The ith element is the number of neurons in the ith hidden layer.",
+    ),
+    "activation": Param("{options}", "Activation of the hidden layers."),
+    "dropout": Param(
+        "float", "Dropout probability after each hidden layer, in [0, 1)."
+    ),
+}
 
-activation : {'identity', 'logistic', 'tanh', 'relu', 'gelu', 'silu', \
-'leaky_relu', 'elu'}, default='relu'
-    Activation of the hidden layers.
-
-solver : {'adam', 'sgd', 'adamw', 'rmsprop', 'adagrad', 'lbfgs'}, default='adam'
-    The optimizer. ``'lbfgs'`` trains on the full batch (fast on small data);
-    the others train by mini-batches.
-
-alpha : float, default=0.0001
-    Strength of the L2 penalty on the weights, scaled as in scikit-learn
-    (divided by the batch's total sample weight). For ``'adamw'`` it is the
-    decoupled weight decay instead.
-
-batch_size : int or 'auto', default='auto'
-    Mini-batch size; ``'auto'`` means ``min(200, n_samples)``.
-
-learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-    The step-size schedule of ``solver='sgd'``, as in scikit-learn.
-
-learning_rate_init : float, default=0.001
-    The initial step size of the stochastic solvers.
-
-power_t : float, default=0.5
-    Exponent of the ``'invscaling'`` schedule.
-
-max_iter : int, default=200
-    Maximum number of epochs (iterations for ``'lbfgs'``).
-
-shuffle : bool, default=True
-    Whether to shuffle the samples each epoch.
-
-{{random_state}}
-
-tol : float, default=1e-4
-    Minimum improvement of the loss (or validation score) that counts, and
-    the gradient tolerance of ``'lbfgs'``.
-
-verbose : bool, default=False
-    Whether to print a line per epoch (loss, validation score, learning
-    rate, time) and why training stopped.
-
-warm_start : bool, default=False
-    Whether ``fit`` continues from the previous solution instead of
-    initialising a new network.
-
-momentum : float, default=0.9
-    Momentum of ``solver='sgd'``, between 0 and 1.
-
-nesterovs_momentum : bool, default=True
-    Whether ``solver='sgd'`` uses Nesterov's momentum.
-
-{{validation}}
-
-beta_1 : float, default=0.9
-    Decay of the first-moment estimates of Adam and AdamW, in [0, 1).
-
-beta_2 : float, default=0.999
-    Decay of the second-moment estimates of Adam and AdamW, in [0, 1).
-
-epsilon : float, default=1e-8
-    Numerical stability constant of Adam, AdamW, RMSprop and Adagrad.
-
-{{n_iter_no_change}}
-
-max_fun : int, default=15000
-    Maximum number of loss evaluations of ``'lbfgs'``.
-
-dropout : float, default=0.0
-    Dropout probability after each hidden layer, in [0, 1).
-
-{{device}}
-
-{{callbacks}}
-
-{{precision}}
-"""
-
-_MLP_ATTRIBUTES = """
+_ATTRIBUTES = """\
 {{history_attributes}}
 
 coefs_ : list of ndarray of shape (n_fan_in, n_fan_out)
@@ -113,32 +39,28 @@ n_outputs_ : int
     Number of outputs.
 
 out_activation_ : str
-    Name of the output activation (applied by ``predict_proba`` only).
-"""
+    Name of the output activation (applied by ``predict_proba`` only)."""
 
-
-def _shared_doc(cls):
-    cls.__doc__ = cls.__doc__.replace(
-        "    {{mlp_parameters}}", _indent(_MLP_PARAMETERS)
-    ).replace("    {{mlp_attributes}}", _indent(_MLP_ATTRIBUTES))
-    return fill_doc(cls)
-
-
-def _indent(text):
-    return "\n".join(
-        ("    " + line) if line else "" for line in text.strip().split("\n")
-    )
+_document = fill_doc(_PARAMETERS, mlp_attributes=_ATTRIBUTES)
+_document_classifier = fill_doc(
+    {
+        **_PARAMETERS,
+        "batch_size": Param(
+            "int or 'auto'",
+            """\
+Mini-batch size. ``'auto'`` follows the size of the training set:
+``n_samples / 10``, clipped to [8, 256] (small data learns best from many
+small steps; scikit-learn's ``'auto'`` is ``min(200, n_samples)``).""",
+        ),
+    },
+    mlp_attributes=_ATTRIBUTES,
+)
 
 
 class _BaseMLP(BaseDeepEstimator):
     _parameter_constraints: dict = {
         **BaseDeepEstimator._parameter_constraints,
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
+        **shared_constraints("hidden_layer_sizes", "activation", "dropout"),
     }
 
     def __init__(
@@ -201,14 +123,9 @@ class _BaseMLP(BaseDeepEstimator):
         self.precision = precision
 
     def _hidden_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = list(sizes) if np.iterable(sizes) else [sizes]
-        if any(not isinstance(s, Integral | np.integer) or s <= 0 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must hold positive integers, got "
-                f"{self.hidden_layer_sizes!r}; for example (100,) or (64, 32)."
-            )
-        return [int(s) for s in sizes]
+        return positive_ints(
+            "hidden_layer_sizes", self.hidden_layer_sizes, example="(100,) or (64, 32)"
+        )
 
     def _check_params(self):
         super()._check_params()
@@ -254,7 +171,7 @@ class _BaseMLP(BaseDeepEstimator):
         return self.module_.linear_layers()
 
 
-@_shared_doc
+@_document_classifier
 class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
     """Multi-layer perceptron classifier trained with PyTorch.
 
@@ -262,15 +179,12 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
     the same parameters, fitted attributes and early-stopping rules, plus
     dropout, class weights, more optimizers, callbacks and a GPU when one is
     there. Binary, multiclass and multilabel targets; labels of any type.
+    Some defaults differ from scikit-learn's, to give better models (see the
+    Notes).
 
     Parameters
     ----------
-    {{mlp_parameters}}
-
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes in the loss, ``{label: weight}``; ``'balanced'``
-        weighs classes inversely to their frequency. Multiplies
-        ``sample_weight``. Ignored for multilabel targets.
+    {{parameters}}
 
     Attributes
     ----------
@@ -286,8 +200,22 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
 
     Notes
     -----
-    Inputs are converted to float32 once and moved to the device once. With
-    an int ``random_state`` the fit is reproducible on the CPU.
+    The defaults are chosen, as RealMLP's [1]_, to be a strong model without
+    tuning: three hidden layers of 256 with dropout 0.15, a cosine schedule
+    over ``max_iter`` epochs, and batches of about a tenth of the training
+    set. Over ten real tables and flattened signals they were more accurate
+    than scikit-learn's defaults on average (the accuracy page of the
+    documentation has the figures), at a higher cost per fit: the schedule
+    trains all ``max_iter`` epochs. ``hidden_layer_sizes=(100,), dropout=0.0,
+    learning_rate='constant', batch_size=200`` gives scikit-learn's network,
+    step size and stopping rule. Inputs are converted to float32 once and
+    moved to the device once. With an int ``random_state`` the fit is
+    reproducible on the CPU.
+
+    References
+    ----------
+    .. [1] D. Holzmüller, L. Grinsztajn and I. Steinwart, "Better by default:
+       strong pre-tuned MLPs and boosted trees on tabular data", NeurIPS 2024.
 
     Examples
     --------
@@ -304,7 +232,7 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
 
     _parameter_constraints: dict = {
         **_BaseMLP._parameter_constraints,
-        "class_weight": [dict, StrOptions({"balanced"}), None],
+        **shared_constraints("class_weight"),
     }
 
     # Better by default, measured on ten real tables and flattened signals
@@ -378,7 +306,7 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
         self.class_weight = class_weight
 
 
-@_shared_doc
+@_document
 class MLPRegressor(RegressorTaskMixin, _BaseMLP):
     """Multi-layer perceptron regressor trained with PyTorch.
 
@@ -389,7 +317,7 @@ class MLPRegressor(RegressorTaskMixin, _BaseMLP):
 
     Parameters
     ----------
-    {{mlp_parameters}}
+    {{parameters}}
 
     Attributes
     ----------

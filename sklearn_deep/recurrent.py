@@ -1,132 +1,73 @@
 """Recurrent networks (LSTM or GRU) for sequences of any length."""
 
-import textwrap
-from numbers import Integral, Real
+from numbers import Integral
 
-import numpy as np
-from sklearn.base import is_classifier
-from sklearn.utils import check_array
-from sklearn.utils.validation import validate_data
-
-from sklearn_deep._base import BaseDeepEstimator
-from sklearn_deep._data import (
-    check_sequence_array,
-    pad_sequences,
-    sequence_layout,
-    tensor_to_numpy,
-    univariate_sequences,
-)
-from sklearn_deep._modules import ACTIVATIONS, CELLS, POOLINGS, RecurrentNetwork
+from sklearn_deep._base import BaseDeepEstimator, positive_ints, shared_constraints
+from sklearn_deep._data import SequenceInput
+from sklearn_deep._modules import CELLS, POOLINGS, RecurrentNetwork
 from sklearn_deep._task import ClassifierTaskMixin, RegressorTaskMixin
 from sklearn_deep.utils._compat import Interval, StrOptions
-from sklearn_deep.utils._docstring import fill_doc
+from sklearn_deep.utils._docstring import BUDGET_PARAMETERS, Param, fill_doc
 
-_RECURRENT_PARAMETERS = """
-cell : {'lstm', 'gru'}, default='lstm'
-    The recurrent cell: long short-term memory or gated recurrent unit.
-
-hidden_size : int, default=64
-    Width of the hidden state (of each direction).
-
-num_layers : int, default=1
-    Number of stacked recurrent layers.
-
-bidirectional : bool, default=True
-    Whether each recurrent layer also reads the sequence backwards; the two
-    directions are concatenated.
-
-pooling : {'last', 'mean', 'max'}, default='max'
-    How the sequence is summarised for the head: the final hidden state of
-    the last layer (of both directions when bidirectional), or the mean or
-    the maximum of the last layer's outputs over the time steps. Padding is
-    never part of the summary.
-
-hidden_layer_sizes : array-like of shape (n_dense_layers,), default=()
-    Hidden dense layers of the head, between the summary and the output
-    layer, as in :class:`~sklearn_deep.MLPClassifier`. Empty: the summary
-    feeds one linear output layer.
-
-activation : {'identity', 'logistic', 'tanh', 'relu', 'gelu', 'silu', \
-'leaky_relu', 'elu'}, default='relu'
-    Activation of the head's hidden layers. Only used when
-    ``hidden_layer_sizes`` is not empty.
-
-dropout : float, default=0.0
-    Dropout probability between stacked recurrent layers, on the summary, and
-    after each hidden layer of the head, in [0, 1).
-
-input_scaling : {'standard'} or None, default='standard'
-    Whether the network standardises each input feature first, with the mean
-    and standard deviation of the training sequences (their valid steps
-    only), as a :class:`~sklearn.preprocessing.StandardScaler` would: saturated
-    gates learn slowly on unscaled inputs. None passes the inputs as they are.
-
-solver : {'adam', 'sgd', 'adamw', 'rmsprop', 'adagrad', 'lbfgs'}, default='adam'
-    The optimizer. ``'lbfgs'`` trains on the full batch; the others by
-    mini-batches.
-
-alpha : float, default=0.0001
-    Strength of the L2 penalty on the weights, scaled as in scikit-learn's
-    MLP (divided by the batch's total sample weight). For ``'adamw'`` it is
-    the decoupled weight decay instead.
-
-{{batch_size_auto}}
-
-{{learning_rate}}
-
-learning_rate_init : float, default=0.003
-    The initial step size of the stochastic solvers (the peak of
-    ``'onecycle'``).
-
-power_t : float, default=0.5
-    Exponent of the ``'invscaling'`` schedule.
-
-{{max_iter_auto}}
-
-shuffle : bool, default=True
-    Whether to shuffle the samples each epoch.
-
-{{random_state}}
-
-tol : float, default=1e-4
-    Minimum improvement of the loss (or validation score) that counts, and
-    the gradient tolerance of ``'lbfgs'``.
-
-verbose : bool, default=False
-    Whether to print a line per epoch and why training stopped.
-
-warm_start : bool, default=False
-    Whether ``fit`` continues from the previous solution instead of
-    initialising a new network.
-
-momentum : float, default=0.9
-    Momentum of ``solver='sgd'``, between 0 and 1.
-
-nesterovs_momentum : bool, default=True
-    Whether ``solver='sgd'`` uses Nesterov's momentum.
-
-{{early_stopping}}
-
-beta_1 : float, default=0.9
-    Decay of the first-moment estimates of Adam and AdamW, in [0, 1).
-
-beta_2 : float, default=0.999
-    Decay of the second-moment estimates of Adam and AdamW, in [0, 1).
-
-epsilon : float, default=1e-8
-    Numerical stability constant of Adam, AdamW, RMSprop and Adagrad.
-
-max_fun : int, default=15000
-    Maximum number of loss evaluations of ``'lbfgs'``.
-"""
-
-_ENGINE_PARAMETERS = """
-{{device}}
-
-{{callbacks}}
-
-{{precision}}
-"""
+# The recurrent family's own parameters, and the shared ones it documents in
+# its own words; the rest are documented in utils/_docstring.py.
+_PARAMETERS = {
+    "cell": Param(
+        "{options}",
+        "The recurrent cell: long short-term memory or gated recurrent unit.",
+    ),
+    "hidden_size": Param("int", "Width of the hidden state (of each direction)."),
+    "num_layers": Param("int", "Number of stacked recurrent layers."),
+    "bidirectional": Param(
+        "bool",
+        """\
+Whether each recurrent layer also reads the sequence backwards; the two
+directions are concatenated.""",
+    ),
+    "pooling": Param(
+        "{options}",
+        """\
+How the sequence is summarised for the head: the final hidden state of
+the last layer (of both directions when bidirectional), or the mean or
+the maximum of the last layer's outputs over the time steps. Padding is
+never part of the summary.""",
+    ),
+    "hidden_layer_sizes": Param(
+        "array-like of shape (n_dense_layers,)",
+        """\
+Hidden dense layers of the head, between the summary and the output
+layer, as in :class:`~sklearn_deep.MLPClassifier`. Empty: the summary
+feeds one linear output layer.""",
+    ),
+    "activation": Param(
+        "{options}",
+        """\
+Activation of the head's hidden layers. Only used when
+``hidden_layer_sizes`` is not empty.""",
+    ),
+    "dropout": Param(
+        "float",
+        """\
+Dropout probability between stacked recurrent layers, on the summary, and
+after each hidden layer of the head, in [0, 1).""",
+    ),
+    "input_scaling": Param(
+        "{options}",
+        """\
+Whether the network standardises each input feature first, with the mean
+and standard deviation of the training sequences (their valid steps
+only), as a :class:`~sklearn.preprocessing.StandardScaler` would: saturated
+gates learn slowly on unscaled inputs. None passes the inputs as they are.""",
+    ),
+    "batch_size": BUDGET_PARAMETERS["batch_size"],
+    "max_iter": Param(
+        "int or 'auto'",
+        """\
+Maximum number of epochs (iterations for ``'lbfgs'``). ``'auto'`` gives
+about 10,000 training samples' worth of steps: ``10000 / n_samples``
+epochs, clipped to [20, 300].""",
+    ),
+}
 
 _RECURRENT_ATTRIBUTES = """
 {{history_attributes}}
@@ -157,50 +98,37 @@ An estimator fitted on a 2-D ``X`` predicts on 2-D inputs with the same
 number of columns, as scikit-learn requires; it also predicts on 3-D or
 variable-length inputs with one feature per step, of any length.
 
-Scale the inputs first: saturated gates learn slowly. The defaults
-(``pooling='max'``, ``learning_rate_init=0.01``) were chosen on short
-recorded series (scikit-learn's digits read row by row, the JapaneseVowels
-speakers); there, ``cell='gru', bidirectional=True`` was more accurate still.
-The user guide has the figures.
+The defaults (a bidirectional LSTM, inputs standardised inside the network,
+max pooling over time, a one-cycle schedule peaking at 0.003 over about
+10,000 samples' worth of steps in batches of a tenth of the training set)
+were measured on recorded series: JapaneseVowels ragged and zero-padded,
+scikit-learn's digits read row by row, BasicMotions and PLAID. The accuracy
+page of the documentation has the figures, and what each default bought.
 """
 
 
-def _shared_doc(cls):
-    doc = cls.__doc__
-    for marker, text in (
-        ("{{recurrent_parameters}}", _RECURRENT_PARAMETERS),
-        ("{{engine_parameters}}", _ENGINE_PARAMETERS),
-        ("{{recurrent_attributes}}", _RECURRENT_ATTRIBUTES),
-        ("{{input_notes}}", _INPUT_NOTES),
-    ):
-        doc = doc.replace(f"    {marker}", textwrap.indent(text.strip(), "    "))
-    cls.__doc__ = doc
-    return fill_doc(cls)
+_document = fill_doc(
+    _PARAMETERS,
+    recurrent_attributes=_RECURRENT_ATTRIBUTES,
+    input_notes=_INPUT_NOTES,
+)
 
 
 class _BaseRecurrent(BaseDeepEstimator):
-    # fixed chunks: a row's prediction is the same alone or in a batch. 64
-    # rows: 0.6 ms for a single-row predict of the default network on 8
-    # steps, bulk predicts at 0.86x the rows/s of 4096-row chunks
-    _predict_chunk_rows = 64
+    _input_kind = SequenceInput()
 
     _auto_budget = {"batch": (8, 32), "samples": 10_000, "epochs": (20, 300)}
 
     _parameter_constraints: dict = {
         **BaseDeepEstimator._parameter_constraints,
-        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        **shared_constraints(
+            "max_iter", "hidden_layer_sizes", "activation", "dropout", "input_scaling"
+        ),
         "cell": [StrOptions(set(CELLS))],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
         "num_layers": [Interval(Integral, 1, None, closed="left")],
         "bidirectional": ["boolean"],
         "pooling": [StrOptions(set(POOLINGS))],
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "input_scaling": [StrOptions({"standard"}), None],
     }
 
     def __init__(
@@ -275,15 +203,11 @@ class _BaseRecurrent(BaseDeepEstimator):
         self.precision = precision
 
     def _head_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = list(sizes) if np.iterable(sizes) else [sizes]
-        if any(not isinstance(s, Integral | np.integer) or s <= 0 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must hold positive integers, got "
-                f"{self.hidden_layer_sizes!r}; for example () for a linear head "
-                f"or (32,) for one hidden dense layer."
-            )
-        return [int(s) for s in sizes]
+        return positive_ints(
+            "hidden_layer_sizes",
+            self.hidden_layer_sizes,
+            example="() for a linear head or (32,) for one hidden dense layer",
+        )
 
     def _check_params(self):
         super()._check_params()
@@ -304,70 +228,8 @@ class _BaseRecurrent(BaseDeepEstimator):
             standardize=self.input_scaling == "standard",
         )
 
-    # Inputs: 2-D tables go through scikit-learn's validation (feature names,
-    # n_features_in_); 3-D arrays and collections of sequences through _data.
 
-    def _validate_X(self, X, reset):
-        X = tensor_to_numpy(X)
-        layout = sequence_layout(X)
-        if layout == "table" and (reset or self._table_input):
-            self._table_input = True
-            X = validate_data(self, X, reset=reset, **self._validate_kwargs())
-            return univariate_sequences(X)
-        if layout == "table":  # fitted on sequences: rows of any length
-            seqs = univariate_sequences(check_array(X, **self._validate_kwargs()))
-        elif layout == "array":
-            seqs = check_sequence_array(X)
-        else:
-            seqs = pad_sequences(X)
-        n_features = seqs.shape[2]
-        if reset:
-            self._table_input = False
-            self.n_features_in_ = n_features
-        elif n_features != self.module_.n_features_in:
-            raise ValueError(
-                f"X has {n_features} features per time step (shape "
-                f"{seqs.shape[1:]} after padding), but {type(self).__name__} "
-                f"was fitted with {self.module_.n_features_in}; pass sequences "
-                f"of shape (n_timesteps, {self.module_.n_features_in})."
-            )
-        return seqs
-
-    def _validate_X_y(self, X, y, reset):
-        layout = sequence_layout(X)
-        if layout == "table" and (reset or self._table_input):
-            X, y = super()._validate_X_y(X, y, reset)
-            self._table_input = True
-            return univariate_sequences(X), y
-        X = self._validate_X(X, reset)
-        y = validate_data(
-            self,
-            "no_validation",
-            y,
-            reset=reset,
-            multi_output=self._multilabel_supported or not is_classifier(self),
-            y_numeric=not is_classifier(self),
-        )
-        if len(X) != len(y):
-            raise ValueError(
-                f"X holds {len(X)} sequences but y has {len(y)} targets; pass "
-                f"one target per sequence."
-            )
-        return X, y
-
-    def _to_tensors(self, X):
-        return X.to_tensors()
-
-    def _n_features_for_module(self, inputs):
-        return inputs[0].shape[2]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        return tags
-
-
-@_shared_doc
+@_document
 class LSTMClassifier(ClassifierTaskMixin, _BaseRecurrent):
     """Recurrent neural network classifier (LSTM or GRU) trained with PyTorch.
 
@@ -378,14 +240,7 @@ class LSTMClassifier(ClassifierTaskMixin, _BaseRecurrent):
 
     Parameters
     ----------
-    {{recurrent_parameters}}
-
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes in the loss, ``{label: weight}``; ``'balanced'``
-        weighs classes inversely to their frequency. Multiplies
-        ``sample_weight``. Ignored for multilabel targets.
-
-    {{engine_parameters}}
+    {{parameters}}
 
     Attributes
     ----------
@@ -428,7 +283,7 @@ class LSTMClassifier(ClassifierTaskMixin, _BaseRecurrent):
 
     _parameter_constraints: dict = {
         **_BaseRecurrent._parameter_constraints,
-        "class_weight": [dict, StrOptions({"balanced"}), None],
+        **shared_constraints("class_weight"),
     }
 
     def __init__(
@@ -507,7 +362,7 @@ class LSTMClassifier(ClassifierTaskMixin, _BaseRecurrent):
         self.class_weight = class_weight
 
 
-@_shared_doc
+@_document
 class LSTMRegressor(RegressorTaskMixin, _BaseRecurrent):
     """Recurrent neural network regressor (LSTM or GRU) trained with PyTorch.
 
@@ -518,9 +373,7 @@ class LSTMRegressor(RegressorTaskMixin, _BaseRecurrent):
 
     Parameters
     ----------
-    {{recurrent_parameters}}
-
-    {{engine_parameters}}
+    {{parameters}}
 
     Attributes
     ----------

@@ -52,13 +52,8 @@ def param_names(cls):
 
 
 def family(cls):
-    """'image', 'sequence' or 'table': what inputs the class takes."""
-    names, name = param_names(cls), cls.__name__
-    if "input_shape" in names or name.startswith("CNN"):
-        return "image"
-    if "cell" in names or name.startswith(("LSTM", "GRU", "RNN")):
-        return "sequence"
-    return "table"
+    """'image', 'sequence' or 'table': the input kind the class declares."""
+    return cls._input_kind.name
 
 
 def settings(cls, **params):

@@ -1,11 +1,19 @@
-"""Inputs to tensors and the batch iterator (sklearn_deep._data), without an
-estimator."""
+"""Inputs to tensors, the batch iterator and the input kinds (sklearn_deep._data)."""
 
 import numpy as np
 import pytest
 import torch
+from _estimator_cases import CLASSES, data, family, make
 
-from sklearn_deep._data import Batch, BatchIterator, padded_batches, predict_batches
+from sklearn_deep._data import (
+    Batch,
+    BatchIterator,
+    ImageInput,
+    SequenceInput,
+    TableInput,
+    padded_batches,
+    predict_batches,
+)
 
 
 def _batch(n=10, with_weight=True):
@@ -97,3 +105,58 @@ def test_padded_batches_have_a_fixed_size_and_say_what_is_real(n):
     assert (last[1][m:] == last[1][0]).all() and (last[0][m:] == last[0][0]).all()
     assert sum(m for _, m in chunks) == n
     assert np.all(np.array([m for _, m in chunks[:-1]]) == 4)
+
+
+# ----------------------------------------------------------------------
+# Input kinds
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_fit_and_predict_document_the_x_of_their_input_kind(cls):
+    x_line = cls._input_kind.x_doc.splitlines()[0]
+    for method in ("fit", "predict"):
+        doc = getattr(cls, method).__doc__
+        assert x_line in doc, (cls.__name__, method)
+        assert "{{" not in doc
+    if family(cls) != "table":  # negative control: not the table's X
+        assert TableInput.x_doc.splitlines()[0] not in cls.fit.__doc__
+
+
+@pytest.mark.parametrize("cls", [c for c in CLASSES if family(c) == "table"])
+def test_fast_predict_path_makes_the_tensor_full_validation_makes(cls):
+    X, y = data(cls)
+    est = make(cls).fit(X, y)
+    kind = est._input_kind
+    for X_new in (X, X.astype(np.float32)):
+        fast = kind.fast_inputs(est, X_new)
+        full = kind.to_tensors(est, kind.validate(est, X_new, reset=False))
+        assert len(fast) == len(full) == 1 and torch.equal(fast[0], full[0])
+    # anything that needs checking takes the full path
+    assert kind.fast_inputs(est, X[:, :-1]) is None  # another width
+    assert kind.fast_inputs(est, np.where(X > 1, np.nan, X)) is None
+    assert kind.fast_inputs(est, X.tolist()) is None
+
+
+def test_only_tables_take_the_fast_path():
+    for kind in (ImageInput(), SequenceInput()):
+        assert kind.fast_inputs(None, np.ones((2, 3))) is None
+
+
+def test_image_kind_reads_rows_with_input_shape_as_images():
+    cls = next(c for c in CLASSES if family(c) == "image")
+    X, y = data(cls)
+    est = make(cls, input_shape=(1, 2, 3)).fit(X, y)
+    assert est.input_shape_ == (1, 2, 3)
+    (tensor,) = est._input_kind.to_tensors(est, X)
+    assert tensor.shape == (len(X), 1, 2, 3)
+
+
+def test_sequence_kind_pads_ragged_sequences_and_keeps_their_lengths():
+    cls = next(c for c in CLASSES if family(c) == "sequence")
+    X, y = data(cls, "ragged")
+    est = make(cls).fit(X, y)
+    values, lengths = est._input_kind.to_tensors(
+        est, est._input_kind.validate(est, X, reset=False)
+    )
+    assert values.shape == (len(X), max(len(x) for x in X), 2)
+    assert lengths.tolist() == [len(x) for x in X]
