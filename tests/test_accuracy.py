@@ -51,6 +51,7 @@ def test_cnn_defaults_on_digit_images():
 
 def test_lstm_defaults_on_ragged_japanese_vowels():
     X_train, y_train, X_test, y_test = _loaded(datasets.uea("JapaneseVowels"))
+    assert (len(X_train), len(X_test), X_train[0].shape[1]) == (270, 370, 12)
     assert isinstance(X_train, list)  # really of different lengths
     clf = _defaults(LSTMClassifier).fit(X_train, y_train)
     assert clf.score(X_test, y_test) >= 0.96  # 0.98 over three seeds
