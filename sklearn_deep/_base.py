@@ -9,6 +9,8 @@ validates X and turns it into the network's tensors.
 
 import contextlib
 import copy
+import dataclasses
+import functools
 from numbers import Integral, Real
 
 import numpy as np
@@ -28,6 +30,19 @@ from sklearn_deep.utils._compat import Interval, StrOptions, _fit_context
 from sklearn_deep.utils._warnings import warn
 
 _MAX_SEED = np.iinfo(np.int32).max
+
+# the fitted attributes that hold an _engine.History, by its field names
+_HISTORY_ATTRIBUTES = {
+    "n_iter": "n_iter_",
+    "t": "t_",
+    "loss": "loss_",
+    "loss_curve": "loss_curve_",
+    "best_loss": "best_loss_",
+    "validation_scores": "validation_scores_",
+    "best_validation_score": "best_validation_score_",
+    "no_improvement_count": "_no_improvement_count",
+    "schedule_step": "_schedule_step",
+}
 
 # Constraints of the parameters that several families take, written once; a
 # family picks its own with shared_constraints(...).
@@ -149,20 +164,20 @@ class BaseDeepEstimator(BaseEstimator):
         raise NotImplementedError
 
     def _penalty(self):
-        """``(l2, l2_per_batch, l1)``: see ``_engine``. MLP semantics here."""
+        """The penalty (``_engine.Penalty``); scikit-learn's MLP rule here.
+
+        ``alpha`` is divided by the batch's total sample weight, except for
+        AdamW, where it is the decoupled weight decay.
+        """
         if self._resolved_solver() == "adamw":
-            return self.alpha, False, 0.0
-        return self.alpha, True, 0.0
+            return _engine.Penalty(l2=self.alpha)
+        return _engine.Penalty(l2=self.alpha, per_batch=True)
 
     def _resolved_solver(self):
         return self.solver
 
     def _resolved_learning_rate_init(self):
         return self.learning_rate_init
-
-    def _run_closed_form(self, train):
-        """Solve a model that has a closed form (only LinearRegression)."""
-        raise NotImplementedError
 
     def _check_params(self):
         """Rules linking several parameters, checked at the top of ``fit``."""
@@ -215,24 +230,6 @@ class BaseDeepEstimator(BaseEstimator):
             return self.max_iter
         low, high = self._auto_budget["epochs"]
         return int(min(high, max(low, round(self._auto_budget["samples"] / n_samples))))
-
-    def _penalty_value(self, n_batches, n_samples):
-        """The penalty's contribution to the reported epoch loss."""
-        l2, per_batch, l1 = self._penalty()
-        if self._resolved_solver() == "adamw":
-            l2 = 0.0  # decoupled weight decay is a step rule, not a loss term
-        if not (l2 or l1):
-            return 0.0
-        weights, _ = _engine.split_params(self.module_)
-        with torch.no_grad():
-            value = 0.0
-            if l2:
-                sq = sum(float((w * w).sum()) for w in weights)
-                scale = n_batches / (n_samples * self._weight_mean) if per_batch else 1
-                value += 0.5 * l2 * sq * scale
-            if l1:
-                value += l1 * sum(float(w.abs().sum()) for w in weights)
-        return value
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -337,24 +334,115 @@ class BaseDeepEstimator(BaseEstimator):
                 self.module_.fit_statistics(*train.inputs)
             self._device = device
             self._fitted_precision = self.precision
+            config = self._train_config(len(train), incremental)
+            task = self._engine_task()
             if stochastic:
                 if self._optimizer is None or not incremental:
                     self._optimizer = _engine.make_optimizer(
-                        self, self.module_, device, self._penalty()[0]
+                        self.module_, config, device
                     )
                     self._load_optimizer_state(incremental)
-                if fresh or not hasattr(self, "loss_curve_"):
-                    _engine.init_history(self)
-                _engine.run_stochastic(
-                    self, train, valid, incremental=incremental, generator=generator
+                history = _engine.run_stochastic(
+                    self.module_,
+                    self._optimizer,
+                    train,
+                    valid,
+                    config,
+                    task,
+                    self._history(fresh),
+                    incremental=incremental,
+                    generator=generator,
                 )
-            else:
-                if solver == "lbfgs":
-                    _engine.run_lbfgs(self, train)
-                else:
-                    self._run_closed_form(train)
-                self.validation_scores_ = self.best_validation_score_ = None
+            elif solver == "lbfgs":
+                history = _engine.run_lbfgs(self.module_, train, config, task)
+            else:  # 'normal'
+                history = _engine.run_normal_equations(
+                    self.module_, train, config, task
+                )
+            self._keep_history(history)
         return self
+
+    # ------------------------------------------------------------------
+    # The engine's contract: a configuration and a task in, a history out
+
+    def _train_config(self, n_samples, incremental):
+        """The frozen ``_engine.TrainConfig`` of this fit's parameters."""
+        solver = self._resolved_solver()
+        schedule = self.learning_rate
+        if schedule not in _engine.ALL_SOLVER_SCHEDULES and solver != "sgd":
+            schedule = "constant"  # scikit-learn's three are for solver='sgd' only
+        if not incremental or not hasattr(self, "_max_iter"):
+            self._max_iter = self._effective_max_iter(n_samples)
+        stochastic = solver in _engine.STOCHASTIC_SOLVERS
+        penalty = dataclasses.replace(
+            self._penalty(), decoupled=solver == "adamw", weight_mean=self._weight_mean
+        )
+        return _engine.TrainConfig(
+            solver=solver,
+            learning_rate_init=self._resolved_learning_rate_init(),
+            schedule=schedule,
+            power_t=self.power_t,
+            momentum=self.momentum,
+            nesterovs_momentum=self.nesterovs_momentum,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+            batch_size=(
+                self._effective_batch_size(n_samples) if stochastic else n_samples
+            ),
+            max_iter=self._max_iter,
+            max_fun=self.max_fun,
+            shuffle=self.shuffle,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            early_stopping=self.early_stopping,
+            penalty=penalty,
+            precision=self.precision,
+            verbose=bool(self.verbose),
+            name=type(self).__name__,
+            notify=self._notifier(),
+        )
+
+    def _engine_task(self):
+        """The task half's loss and score, and the predict plumbing."""
+        return _engine.Task(
+            loss=self._loss,
+            score=self._validation_score,
+            predict=self._forward_tensors,
+            augment=functools.partial(self._input_kind.augment, self),
+        )
+
+    def _history(self, fresh):
+        """A fresh ``_engine.History``, or the one the fitted attributes hold."""
+        if fresh or not hasattr(self, "loss_curve_"):
+            return _engine.History.fresh(self.early_stopping)
+        return _engine.History(
+            **{
+                field: getattr(self, name)
+                for field, name in _HISTORY_ATTRIBUTES.items()
+                if hasattr(self, name)
+            }
+        )
+
+    def _keep_history(self, history):
+        """Copy a history into the fitted attributes."""
+        for field, name in _HISTORY_ATTRIBUTES.items():
+            setattr(self, name, getattr(history, field))
+
+    def _notifier(self):
+        """The callbacks' hooks, called with this estimator, history up to date."""
+        callbacks = tuple(self.callbacks or ())
+
+        def notify(hook, history, **kwargs):
+            if not callbacks:
+                return
+            self._keep_history(history)  # callbacks see the history live
+            for callback in callbacks:
+                method = getattr(callback, hook, None)
+                if method is not None:
+                    method(self, **kwargs)
+
+        return notify
 
     def _combine_weights(self, X, y_encoded, sample_weight):
         """Sample weight times class weight, or None when all are equal."""

@@ -648,8 +648,8 @@ X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
 def augment_options(augment):
     """The ``augment`` parameter as keyword arguments of ``augment_images``.
 
-    {} for none, or 'auto' (images are augmented, signals not: decided per
-    batch by ``ImageInput.augment``).
+    {} for none, or 'auto' (a classifier's images are augmented, signals and
+    a regressor's images not: decided per batch by ``ImageInput.augment``).
     """
     if augment is None or augment is False:
         return {}

@@ -1,20 +1,27 @@
-"""The training loop shared by every estimator.
+"""The training engine: every solver, behind one explicit contract.
 
-Small on purpose (docs/architecture.md, "The engine"): tensors are built and moved
-once, a batch is an index slice of a permutation, the L2 penalty rides on the
-optimizer's weight decay (applied to the gradients, weights only), and the loss
-is synchronised once per epoch. Early stopping, ``tol`` and ``n_iter_no_change``
+Small on purpose (docs/architecture.md, "The engine"): tensors are built and
+moved once, a batch is an index slice of a permutation, the L2 penalty is added
+to the weight gradients (or is AdamW's decoupled decay), and the loss is
+synchronised once per epoch. Early stopping, ``tol`` and ``n_iter_no_change``
 follow scikit-learn's MLP exactly; so do the ``learning_rate`` schedules of
 ``solver='sgd'``.
 
-The functions take the estimator and read its parameters; they write the
-history attributes (``loss_curve_``, ``n_iter_``, ...) as they go, so callbacks
-see them live.
+The contract: ``_base.py`` builds a frozen :class:`TrainConfig` (solver,
+optimizer settings, schedule, budget, :class:`Penalty`, stopping rule,
+precision, callbacks) and a :class:`Task` (loss, validation score, predict,
+augmentation), and passes them with the module and the tensors; each solver
+returns a :class:`History`, which ``_base.py`` copies into the fitted
+attributes. The engine never reads an estimator. The mini-batch loop is cut
+into named steps as skorch's is (fit loop, epoch, batch step, end of epoch),
+without its per-batch cost.
 """
 
 import contextlib
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -38,6 +45,194 @@ _FUSED = {"sgd", "adam", "adamw", "adagrad"}
 
 _AUTOCAST_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 
+# Schedules over the whole budget of ``max_iter`` epochs, stepped every batch.
+# The training-loss stopping rule does not cut them short (the annealing at
+# the end is the point); the early-stopping rule on a validation split does.
+BUDGET_SCHEDULES = ("cosine", "onecycle")
+ALL_SOLVER_SCHEDULES = (*BUDGET_SCHEDULES, "plateau")
+
+
+# ----------------------------------------------------------------------
+# The contract
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """The penalty on the weights (never on biases or norms), in one place.
+
+    ``l2`` is the coefficient of ``||w||^2 / 2`` and ``l1`` of ``||w||_1``.
+    With ``per_batch`` the L2 coefficient is divided by the batch's total
+    sample weight, as scikit-learn's MLP does (``weight_mean`` is the fit's
+    mean sample weight); with ``decoupled`` it is AdamW's weight decay, a step
+    rule rather than a loss term. L1 is a proximal step after each update.
+    """
+
+    l2: float = 0.0
+    l1: float = 0.0
+    per_batch: bool = False
+    decoupled: bool = False
+    weight_mean: float = 1.0
+
+    def batch_l2(self, n_rows):
+        """The L2 coefficient for a batch of ``n_rows``."""
+        if self.per_batch:
+            return self.l2 / (n_rows * self.weight_mean)
+        return self.l2
+
+    def full_batch_l2(self, n_rows, weight):
+        """The L2 coefficient of a full-batch loss (L-BFGS)."""
+        if not self.per_batch:
+            return self.l2
+        return self.l2 / (n_rows if weight is None else float(weight.sum()))
+
+    def value(self, module, n_batches, n_samples):
+        """The penalty's share of the reported epoch loss."""
+        l2 = 0.0 if self.decoupled else self.l2
+        if not (l2 or self.l1):
+            return 0.0
+        weights, _ = split_params(module)
+        with torch.no_grad():
+            value = 0.0
+            if l2:
+                squares = sum(float((w * w).sum()) for w in weights)
+                scale = n_batches / (n_samples * self.weight_mean)
+                value += 0.5 * l2 * squares * (scale if self.per_batch else 1)
+            if self.l1:
+                value += self.l1 * sum(float(w.abs().sum()) for w in weights)
+        return value
+
+    def add_to_gradients(self, weights, coef):
+        """``grad += coef * weight``, as torch's ``weight_decay``: one kernel."""
+        with_grad = [w for w in weights if w.grad is not None]
+        with torch.no_grad():
+            torch._foreach_add_([w.grad for w in with_grad], with_grad, alpha=coef)
+
+    def proximal_step(self, weights, lr):
+        """Soft-thresholding: the proximal step of the L1 part."""
+        threshold = lr * self.l1
+        with torch.no_grad():
+            for p in weights:
+                p.copy_(torch.sign(p) * torch.clamp(p.abs() - threshold, min=0.0))
+
+
+def _no_callbacks(hook, history, **kwargs):
+    pass
+
+
+def _unchanged(inputs, generator):
+    return inputs
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a solver needs to know, resolved and frozen before it runs.
+
+    ``name`` names the estimator in messages; ``notify(hook, history,
+    **kwargs)`` runs the callbacks' hooks (``on_train_begin``,
+    ``on_epoch_begin``, ``on_epoch_end``, ``on_train_end``).
+    """
+
+    solver: str = "adam"
+    learning_rate_init: float = 0.001
+    schedule: str = "constant"
+    power_t: float = 0.5
+    momentum: float = 0.9
+    nesterovs_momentum: bool = True
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    batch_size: int = 200
+    max_iter: int = 200
+    max_fun: int = 15000
+    shuffle: bool = True
+    tol: float = 1e-4
+    n_iter_no_change: int = 10
+    early_stopping: bool = False
+    penalty: Penalty = field(default_factory=Penalty)
+    precision: str = "32"
+    verbose: bool = False
+    name: str = "estimator"
+    notify: Callable = _no_callbacks
+
+    @property
+    def budget(self):
+        """Whether the schedule runs the whole ``max_iter`` budget."""
+        return self.schedule in BUDGET_SCHEDULES
+
+    def log(self, message):
+        if self.verbose:
+            print(message, flush=True)
+
+
+@dataclass(frozen=True)
+class Task:
+    """What the task (classification, regression) gives the engine.
+
+    ``loss(output, target, weight)`` is the differentiable training loss;
+    ``score(valid)`` the early-stopping score of a Batch (higher is better),
+    with the network in eval mode; ``predict(inputs)`` the network's eval
+    output for a tuple of tensors; ``augment(inputs, generator)`` transforms
+    a training batch's inputs.
+    """
+
+    loss: Callable
+    score: Callable = None
+    predict: Callable = None
+    augment: Callable = _unchanged
+
+
+@dataclass
+class History:
+    """What a fit leaves: the history attributes, and the state to resume.
+
+    ``n_iter`` counts the epochs (or L-BFGS iterations) of the last call, as
+    scikit-learn does; ``t`` the training samples seen over all calls.
+    """
+
+    n_iter: int = 0
+    t: int = 0
+    loss: float = float("nan")
+    loss_curve: list = field(default_factory=list)
+    best_loss: float | None = np.inf
+    validation_scores: list | None = None
+    best_validation_score: float | None = None
+    no_improvement_count: int = 0
+    schedule_step: int = 0
+
+    @classmethod
+    def fresh(cls, early_stopping):
+        """The history of a fit that starts over."""
+        if early_stopping:
+            return cls(
+                best_loss=None, validation_scores=[], best_validation_score=-np.inf
+            )
+        return cls()
+
+    def improve(self, loss, score, config):
+        """scikit-learn's MLP rule for one epoch; True when it is a new best."""
+        if config.early_stopping:
+            self.validation_scores.append(score)
+            if score < self.best_validation_score + config.tol:
+                self.no_improvement_count += 1
+            else:
+                self.no_improvement_count = 0
+            if score > self.best_validation_score:
+                self.best_validation_score = score
+                return True
+            return False
+        if loss > self.best_loss - config.tol:
+            self.no_improvement_count += 1
+        else:
+            self.no_improvement_count = 0
+        if loss < self.best_loss:
+            self.best_loss = loss
+            return True
+        return False
+
+
+# ----------------------------------------------------------------------
+# Shared pieces
+
 
 def autocast(precision, device):
     """The autocast context for a ``precision`` setting on ``device``."""
@@ -58,34 +253,36 @@ def split_params(module):
     return decay, no_decay
 
 
-def make_optimizer(est, module, device, l2):
-    """A torch optimizer for ``est.solver``.
+def make_optimizer(module, config, device):
+    """A torch optimizer for ``config.solver``.
 
-    For ``'adamw'``, ``l2`` is AdamW's decoupled weight decay of the weights (a
-    second parameter group holds the rest). For the other solvers the L2
-    penalty is added to the gradients of the weights by ``run_stochastic``
-    (``_add_l2``), as torch's ``weight_decay`` would, so one parameter group
+    For ``'adamw'``, the L2 coefficient is AdamW's decoupled weight decay of
+    the weights (a second parameter group holds the rest). For the other
+    solvers the L2 penalty is added to the gradients of the weights by the
+    batch step, as torch's ``weight_decay`` would, so one parameter group
     holds everything: one optimizer kernel per step instead of two.
     """
     decay, no_decay = split_params(module)
-    solver = est._resolved_solver()
+    solver = config.solver
     if solver == "adamw":
         groups = [
-            {"params": decay, "weight_decay": l2},
+            {"params": decay, "weight_decay": config.penalty.l2},
             {"params": no_decay, "weight_decay": 0.0},
         ]
     else:
         groups = [{"params": decay + no_decay, "weight_decay": 0.0}]
-    kwargs = {"lr": float(est._resolved_learning_rate_init())}  # not an int
+    kwargs = {"lr": float(config.learning_rate_init)}  # torch refuses some ints
     if solver == "sgd":
         kwargs.update(
-            momentum=float(est.momentum),
-            nesterov=bool(est.nesterovs_momentum and est.momentum > 0),
+            momentum=float(config.momentum),
+            nesterov=bool(config.nesterovs_momentum and config.momentum > 0),
         )
     elif solver in ("adam", "adamw"):
-        kwargs.update(betas=(float(est.beta_1), float(est.beta_2)), eps=est.epsilon)
+        kwargs.update(
+            betas=(float(config.beta_1), float(config.beta_2)), eps=config.epsilon
+        )
     elif solver in ("rmsprop", "adagrad"):
-        kwargs.update(eps=est.epsilon)
+        kwargs.update(eps=config.epsilon)
     if solver in _FUSED and device.type in ("cpu", "cuda"):
         kwargs["fused"] = True
     else:
@@ -107,63 +304,6 @@ class _Snapshot:
     def restore(self):
         with torch.no_grad():
             torch._foreach_copy_(self._live, self._saved)
-
-
-def _notify(est, hook, **kwargs):
-    for cb in est.callbacks or ():
-        method = getattr(cb, hook, None)
-        if method is not None:
-            method(est, **kwargs)
-
-
-def _log(est, msg):
-    if est.verbose:
-        print(msg, flush=True)
-
-
-def init_history(est):
-    """Reset the history attributes at the start of a fresh fit."""
-    est.n_iter_ = 0
-    est.t_ = 0
-    est.loss_curve_ = []
-    est._no_improvement_count = 0
-    if est.early_stopping:
-        est.validation_scores_ = []
-        est.best_validation_score_ = -np.inf
-        est.best_loss_ = None
-    else:
-        est.validation_scores_ = None
-        est.best_validation_score_ = None
-        est.best_loss_ = np.inf
-
-
-def _update_no_improvement(est, loss, score):
-    """scikit-learn's MLP rule; returns True when the epoch is a new best."""
-    if est.early_stopping:
-        est.validation_scores_.append(score)
-        if score < est.best_validation_score_ + est.tol:
-            est._no_improvement_count += 1
-        else:
-            est._no_improvement_count = 0
-        if score > est.best_validation_score_:
-            est.best_validation_score_ = score
-            return True
-        return False
-    if loss > est.best_loss_ - est.tol:
-        est._no_improvement_count += 1
-    else:
-        est._no_improvement_count = 0
-    if loss < est.best_loss_:
-        est.best_loss_ = loss
-        return True
-    return False
-
-
-# Schedules over the whole budget of ``max_iter`` epochs, stepped every batch.
-# The training-loss stopping rule does not cut them short (the annealing at
-# the end is the point); the early-stopping rule on a validation split does.
-BUDGET_SCHEDULES = ("cosine", "onecycle")
-ALL_SOLVER_SCHEDULES = (*BUDGET_SCHEDULES, "plateau")
 
 
 def scheduled_lr(schedule, base_lr, step, total_steps):
@@ -199,189 +339,7 @@ def _set_lr(optimizer, lr):
         group["lr"] = lr
 
 
-def run_stochastic(est, train, valid, *, incremental, generator):
-    """Train ``est.module_`` by mini-batches for up to ``max_iter`` epochs.
-
-    One epoch with ``incremental`` (``partial_fit``). ``valid`` is the
-    early-stopping split (a Batch on the device) or None. Returns nothing;
-    the estimator's history attributes and ``module_`` are updated.
-    """
-    module, optimizer, device = est.module_, est._optimizer, est._device
-    schedule = est.learning_rate
-    if schedule not in ALL_SOLVER_SCHEDULES and est._resolved_solver() != "sgd":
-        schedule = "constant"  # scikit-learn's three are for solver='sgd' only
-    n = len(train)
-    batch_size = est._effective_batch_size(n)
-    l2, l2_per_batch, l1 = est._penalty()
-    mean_weight = est._weight_mean  # scikit-learn divides by the batch's weight
-    batches = BatchIterator(train, batch_size, est.shuffle, generator)
-    scaler = None
-    if est.precision == "16-mixed" and device.type == "cuda":
-        scaler = torch.amp.GradScaler("cuda")
-    best = _Snapshot(module)
-    start = _Snapshot(module)  # the fallback of a divergence (_keep_finite)
-    weights, _ = split_params(module)
-    decoupled = est._resolved_solver() == "adamw"  # decay inside the optimizer
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    wd = l2
-    if not incremental or not hasattr(est, "_max_iter"):
-        est._max_iter = est._effective_max_iter(n)
-    max_iter = est._max_iter
-    n_epochs = 1 if incremental else max_iter
-    budget = schedule in BUDGET_SCHEDULES
-    base_lr = est._resolved_learning_rate_init()
-    total_steps = max_iter * len(batches)
-    step = getattr(est, "_schedule_step", 0) if incremental else 0
-    stop_reason = None
-    kept_best = False  # whether this call saved a best epoch to go back to
-    est.n_iter_ = 0  # scikit-learn counts the epochs of this call only
-
-    _notify(est, "on_train_begin")
-    module.train()
-    try:
-        for _ in range(n_epochs):
-            epoch = est.n_iter_ + 1
-            _notify(est, "on_epoch_begin", epoch=epoch)
-            tic = time.perf_counter()
-            total = torch.zeros((), device=device)
-            for batch in batches:
-                m = len(batch)
-                if budget:
-                    lr = scheduled_lr(schedule, base_lr, step, total_steps)
-                    _set_lr(optimizer, lr)
-                    step += 1
-                if l2_per_batch and l2:
-                    # scikit-learn's MLP divides the penalty by the batch size
-                    wd = l2 / (m * mean_weight)
-                    if decoupled:
-                        optimizer.param_groups[0]["weight_decay"] = wd
-                inputs = est._input_kind.augment(est, batch.inputs, generator)
-                with autocast(est.precision, device):
-                    loss = est._loss(module(*inputs), batch.target, batch.weight)
-                for p in params:  # optimizer.zero_grad(set_to_none=True)
-                    p.grad = None
-                if scaler is None:
-                    loss.backward()
-                else:
-                    scaler.scale(loss).backward()
-                if l2 and not decoupled:
-                    if scaler is not None:
-                        scaler.unscale_(optimizer)
-                    _add_l2(weights, wd)
-                if scaler is None:
-                    optimizer.step()
-                else:
-                    scaler.step(optimizer)
-                    scaler.update()
-                if l1:
-                    _soft_threshold(weights, optimizer, l1)
-                total += loss.detach() * m
-            data_loss = total.item() / n  # the one synchronisation of the epoch
-            loss_value = data_loss + est._penalty_value(len(batches), n)
-
-            est.n_iter_ += 1
-            est.t_ += n
-            est.loss_ = loss_value
-            est.loss_curve_.append(loss_value)
-
-            if not np.isfinite(loss_value):
-                stop_reason = "diverged"
-                break
-
-            score = None
-            if valid is not None:
-                module.eval()
-                score = est._validation_score(valid)
-                module.train()
-            improved = _update_no_improvement(est, loss_value, score)
-            if improved:
-                best.save()
-                kept_best = True
-            if est.verbose:
-                _log(est, _epoch_line(est, loss_value, score, optimizer, tic))
-            if schedule == "invscaling":
-                lr = base_lr / (est.t_ + 1) ** est.power_t
-                _set_lr(optimizer, lr)
-
-            _notify(
-                est,
-                "on_epoch_end",
-                epoch=epoch,
-                loss=loss_value,
-                validation_score=score,
-            )
-
-            if budget and not est.early_stopping:
-                continue  # the schedule runs its budget (best epoch kept)
-            if est._no_improvement_count > est.n_iter_no_change:
-                what = "Validation score" if est.early_stopping else "Training loss"
-                msg = (
-                    f"{what} did not improve more than tol={est.tol} for "
-                    f"{est.n_iter_no_change} consecutive epochs."
-                )
-                lr = _current_lr(optimizer)
-                if schedule in ("adaptive", "plateau") and lr > 1e-6:
-                    _set_lr(optimizer, lr / 5.0)
-                    est._no_improvement_count = 0
-                    _log(est, f"{msg} Setting learning rate to {lr / 5.0:g}.")
-                else:
-                    _log(est, f"{msg} Stopping.")
-                    stop_reason = "converged"
-                    break
-    except StopTraining as exc:
-        stop_reason = "callback"
-        _log(est, f"Stopped by a callback: {exc}")
-    except KeyboardInterrupt:
-        stop_reason = "interrupted"
-        warn(
-            f"Training interrupted by user after {est.n_iter_} epochs; "
-            f"{type(est).__name__} keeps the weights reached"
-            + (" (the best validation epoch)." if est.early_stopping else ".")
-            + " Call fit again to start over, or partial_fit to continue.",
-            UserWarning,
-        )
-    finally:
-        module.eval()
-        est._schedule_step = step
-
-    if stop_reason == "diverged":
-        good = [v for v in est.loss_curve_ if np.isfinite(v)]
-        est.loss_ = min(good) if good else float("nan")
-        if _keep_finite(est, best, start, train):
-            kept = f"The weights of the best finite epoch (loss {est.loss_:.6g})"
-        else:
-            est.loss_ = float("nan")
-            kept = (
-                "Those of the best finite epoch predict non-finite values, so "
-                "the weights this fit started from"
-            )
-        warn(
-            f"{type(est).__name__} diverged at epoch {est.n_iter_}: the "
-            f"training loss became {est.loss_curve_[-1]}. {kept} were restored. "
-            f"Lower learning_rate_init (now {est._resolved_learning_rate_init()}) "
-            f"or scale the inputs, for example with StandardScaler.",
-            ConvergenceWarning,
-        )
-    elif kept_best and not incremental:
-        # the best epoch is what the model keeps, whichever rule stopped it:
-        # the best validation score, or else the lowest training loss
-        best.restore()
-    if (
-        stop_reason is None
-        and not incremental
-        and not budget
-        and est.n_iter_ >= max_iter
-    ):
-        warn(
-            f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached "
-            f"and the optimization hasn't converged yet. Increase max_iter to "
-            f"train longer.",
-            ConvergenceWarning,
-        )
-    _notify(est, "on_train_end")
-
-
-def _keep_finite(est, best, start, train):
+def _keep_finite(module, task, best, start, train):
     """Restore the best weights after a divergence, if they predict finite values.
 
     A finite training loss does not make finite predictions: a batch-norm
@@ -391,69 +349,305 @@ def _keep_finite(est, best, start, train):
     started from are restored instead. Returns whether the best ones were kept.
     """
     best.restore()
-    if _predicts_finite(est, train):
+    if _predicts_finite(module, task, train):
         return True
     start.restore()
     return False
 
 
-def _predicts_finite(est, data):
-    module = est.module_
+def _predicts_finite(module, task, data):
     state = module.state_dict().values()
     if not all(bool(torch.isfinite(t).all()) for t in state if t.is_floating_point()):
         return False
-    return bool(torch.isfinite(est._forward_tensors(data.inputs)).all())
+    return bool(torch.isfinite(task.predict(data.inputs)).all())
 
 
-def _add_l2(weights, coef):
-    """``grad += coef * weight``, as torch's ``weight_decay`` does: one kernel."""
-    with_grad = [w for w in weights if w.grad is not None]
-    with torch.no_grad():
-        torch._foreach_add_([w.grad for w in with_grad], with_grad, alpha=coef)
+# ----------------------------------------------------------------------
+# Mini-batch solvers
 
 
-def _soft_threshold(weights, optimizer, l1):
-    """The proximal step of the L1 penalty on the weights."""
-    threshold = optimizer.param_groups[0]["lr"] * l1
-    with torch.no_grad():
-        for p in weights:
-            p.copy_(torch.sign(p) * torch.clamp(p.abs() - threshold, min=0.0))
+class _StochasticRun:
+    """One call of the mini-batch solvers, cut into named steps.
+
+    ``fit_loop`` runs the epochs; ``run_epoch`` the batches of one; the batch
+    step (``train_step``) is the only code that runs per batch, and it
+    allocates and synchronises nothing; ``end_epoch`` records the epoch and
+    applies the stopping and schedule rules; ``finish`` restores the weights
+    to keep and warns.
+    """
+
+    def __init__(
+        self,
+        module,
+        optimizer,
+        train,
+        valid,
+        config,
+        task,
+        history,
+        *,
+        incremental,
+        generator,
+    ):
+        self.module, self.optimizer = module, optimizer
+        self.train, self.valid = train, valid
+        self.config, self.task, self.history = config, task, history
+        self.incremental = incremental
+        self.generator = generator
+        self.device = train.inputs[0].device
+        self.n = len(train)
+        self.batches = BatchIterator(
+            train, config.batch_size, config.shuffle, generator
+        )
+        self.scaler = None
+        if config.precision == "16-mixed" and self.device.type == "cuda":
+            self.scaler = torch.amp.GradScaler("cuda")
+        self.best = _Snapshot(module)
+        self.start = _Snapshot(module)  # the fallback of a divergence
+        self.weights, _ = split_params(module)
+        self.params = [p for g in optimizer.param_groups for p in g["params"]]
+        self.total_steps = config.max_iter * len(self.batches)
+        self.kept_best = False  # whether this call saved a best epoch
+        self.stop_reason = None
+
+    # the loop
+
+    def fit_loop(self):
+        config, history = self.config, self.history
+        history.n_iter = 0  # scikit-learn counts the epochs of this call only
+        if not self.incremental:
+            history.schedule_step = 0
+        n_epochs = 1 if self.incremental else config.max_iter
+        config.notify("on_train_begin", history)
+        self.module.train()
+        try:
+            for _ in range(n_epochs):
+                epoch = history.n_iter + 1
+                config.notify("on_epoch_begin", history, epoch=epoch)
+                tic = time.perf_counter()
+                loss = self.run_epoch()
+                if self.end_epoch(epoch, loss, tic):
+                    break
+        except StopTraining as exc:
+            self.stop_reason = "callback"
+            config.log(f"Stopped by a callback: {exc}")
+        except KeyboardInterrupt:
+            self.stop_reason = "interrupted"
+            warn(
+                f"Training interrupted by user after {history.n_iter} epochs; "
+                f"{config.name} keeps the weights reached"
+                + (" (the best validation epoch)." if config.early_stopping else ".")
+                + " Call fit again to start over, or partial_fit to continue.",
+                UserWarning,
+            )
+        finally:
+            self.module.eval()
+        self.finish()
+        config.notify("on_train_end", history)
+        return history
+
+    def run_epoch(self):
+        """Train one epoch; returns its loss (data loss plus penalty)."""
+        total = torch.zeros((), device=self.device)
+        for batch in self.batches:
+            total += self.train_step(batch) * len(batch)
+        data_loss = total.item() / self.n  # the one synchronisation of the epoch
+        return data_loss + self.config.penalty.value(
+            self.module, len(self.batches), self.n
+        )
+
+    def train_step(self, batch):
+        """One optimizer step on ``batch``; returns its loss, on the device."""
+        config, optimizer, penalty = self.config, self.optimizer, self.config.penalty
+        if config.budget:
+            history = self.history
+            lr = scheduled_lr(
+                config.schedule,
+                config.learning_rate_init,
+                history.schedule_step,
+                self.total_steps,
+            )
+            _set_lr(optimizer, lr)
+            history.schedule_step += 1
+        l2 = penalty.batch_l2(len(batch)) if penalty.l2 else 0.0
+        if l2 and penalty.decoupled and penalty.per_batch:
+            optimizer.param_groups[0]["weight_decay"] = l2
+        inputs = self.task.augment(batch.inputs, self.generator)
+        with autocast(config.precision, self.device):
+            loss = self.task.loss(self.module(*inputs), batch.target, batch.weight)
+        for p in self.params:  # optimizer.zero_grad(set_to_none=True)
+            p.grad = None
+        if self.scaler is None:
+            loss.backward()
+        else:
+            self.scaler.scale(loss).backward()
+        if l2 and not penalty.decoupled:
+            if self.scaler is not None:
+                self.scaler.unscale_(optimizer)
+            penalty.add_to_gradients(self.weights, l2)
+        if self.scaler is None:
+            optimizer.step()
+        else:
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        if penalty.l1:
+            penalty.proximal_step(self.weights, _current_lr(optimizer))
+        return loss.detach()
+
+    def end_epoch(self, epoch, loss, tic):
+        """Record the epoch, apply the stopping and schedule rules; True stops."""
+        config, history, optimizer = self.config, self.history, self.optimizer
+        history.n_iter += 1
+        history.t += self.n
+        history.loss = loss
+        history.loss_curve.append(loss)
+        if not np.isfinite(loss):
+            self.stop_reason = "diverged"
+            return True
+        score = None
+        if self.valid is not None:
+            self.module.eval()
+            score = self.task.score(self.valid)
+            self.module.train()
+        if history.improve(loss, score, config):
+            self.best.save()
+            self.kept_best = True
+        if config.verbose:
+            config.log(self._epoch_line(loss, score, tic))
+        if config.schedule == "invscaling":
+            lr = config.learning_rate_init / (history.t + 1) ** config.power_t
+            _set_lr(optimizer, lr)
+        config.notify(
+            "on_epoch_end", history, epoch=epoch, loss=loss, validation_score=score
+        )
+        if config.budget and not config.early_stopping:
+            return False  # the schedule runs its budget (best epoch kept)
+        if history.no_improvement_count <= config.n_iter_no_change:
+            return False
+        what = "Validation score" if config.early_stopping else "Training loss"
+        message = (
+            f"{what} did not improve more than tol={config.tol} for "
+            f"{config.n_iter_no_change} consecutive epochs."
+        )
+        lr = _current_lr(optimizer)
+        if config.schedule in ("adaptive", "plateau") and lr > 1e-6:
+            _set_lr(optimizer, lr / 5.0)
+            history.no_improvement_count = 0
+            config.log(f"{message} Setting learning rate to {lr / 5.0:g}.")
+            return False
+        config.log(f"{message} Stopping.")
+        self.stop_reason = "converged"
+        return True
+
+    def finish(self):
+        """Keep the weights to keep, and say why training ended if it should."""
+        config, history = self.config, self.history
+        if self.stop_reason == "diverged":
+            good = [v for v in history.loss_curve if np.isfinite(v)]
+            history.loss = min(good) if good else float("nan")
+            if _keep_finite(self.module, self.task, self.best, self.start, self.train):
+                kept = f"The weights of the best finite epoch (loss {history.loss:.6g})"
+            else:
+                history.loss = float("nan")
+                kept = (
+                    "Those of the best finite epoch predict non-finite values, so "
+                    "the weights this fit started from"
+                )
+            warn(
+                f"{config.name} diverged at epoch {history.n_iter}: the "
+                f"training loss became {history.loss_curve[-1]}. {kept} were "
+                f"restored. Lower learning_rate_init (now "
+                f"{config.learning_rate_init}) or scale the inputs, for example "
+                f"with StandardScaler.",
+                ConvergenceWarning,
+            )
+        elif self.kept_best and not self.incremental:
+            # the best epoch is what the model keeps, whichever rule stopped it:
+            # the best validation score, or else the lowest training loss
+            self.best.restore()
+        if (
+            self.stop_reason is None
+            and not self.incremental
+            and not config.budget
+            and history.n_iter >= config.max_iter
+        ):
+            warn(
+                f"Stochastic Optimizer: Maximum iterations ({config.max_iter}) "
+                f"reached and the optimization hasn't converged yet. Increase "
+                f"max_iter to train longer.",
+                ConvergenceWarning,
+            )
+
+    def _epoch_line(self, loss, score, tic):
+        history = self.history
+        width = len(str(self.config.max_iter))
+        line = f"epoch {history.n_iter:>{width}}  loss {loss:.6f}"
+        if score is not None:
+            line += f"  validation score {score:.4f}"
+            if score == history.best_validation_score:
+                line += " *"
+        lr = _current_lr(self.optimizer)
+        return line + f"  lr {lr:.3g}  {time.perf_counter() - tic:.2f}s"
 
 
-def _epoch_line(est, loss, score, optimizer, tic):
-    width = len(str(est._max_iter))
-    line = f"epoch {est.n_iter_:>{width}}  loss {loss:.6f}"
-    if score is not None:
-        line += f"  validation score {score:.4f}"
-        if score == est.best_validation_score_:
-            line += " *"
-    line += f"  lr {_current_lr(optimizer):.3g}  {time.perf_counter() - tic:.2f}s"
-    return line
+def run_stochastic(
+    module,
+    optimizer,
+    train,
+    valid,
+    config,
+    task,
+    history,
+    *,
+    incremental=False,
+    generator=None,
+):
+    """Train ``module`` by mini-batches for up to ``config.max_iter`` epochs.
+
+    One epoch with ``incremental`` (``partial_fit``). ``train`` and ``valid``
+    (the early-stopping split, or None) are Batches on the training device;
+    ``history`` is a fresh :class:`History` or the one to continue, updated
+    and returned. ``module`` ends in eval mode with the weights to keep.
+    """
+    run = _StochasticRun(
+        module,
+        optimizer,
+        train,
+        valid,
+        config,
+        task,
+        history,
+        incremental=incremental,
+        generator=generator,
+    )
+    return run.fit_loop()
+
+
+# ----------------------------------------------------------------------
+# Full-batch solvers
 
 
 class _NonFiniteLoss(Exception):
     """Raised inside the L-BFGS closure to stop at a non-finite loss."""
 
 
-def run_lbfgs(est, train):
-    """Train ``est.module_`` on the full batch with torch's L-BFGS.
+def run_lbfgs(module, train, config, task):
+    """Train ``module`` on the full batch with torch's L-BFGS.
 
-    The L2 penalty is a loss term here (the gradient is full-batch, so it costs
-    nothing noticeable). ``loss_curve_`` holds the loss at each iteration.
+    The L2 penalty is a loss term here (the gradient is full-batch, so it
+    costs nothing noticeable). The history's ``loss_curve`` holds the loss at
+    each iteration.
     """
-    module, device = est.module_, est._device
+    device = train.inputs[0].device
     n = len(train)
-    max_iter = est._max_iter = est._effective_max_iter(n)
-    l2, l2_per_batch, _ = est._penalty()
-    if l2_per_batch:
-        l2 = l2 / (n if train.weight is None else float(train.weight.sum()))
+    l2 = config.penalty.full_batch_l2(n, train.weight)
     decay, _ = split_params(module)
     optimizer = torch.optim.LBFGS(
         [p for p in module.parameters() if p.requires_grad],
         lr=1.0,
-        max_iter=max_iter,
-        max_eval=est.max_fun,
-        tolerance_grad=est.tol,
+        max_iter=config.max_iter,
+        max_eval=config.max_fun,
+        tolerance_grad=config.tol,
         tolerance_change=1e-9,
         history_size=10,
         line_search_fn="strong_wolfe",
@@ -462,11 +656,12 @@ def run_lbfgs(est, train):
     per_iter = {}
     best, best_loss = _Snapshot(module), [np.inf]
     start = _Snapshot(module)
+    history = History()
 
     def closure():
         optimizer.zero_grad(set_to_none=True)
-        with autocast(est.precision, device):
-            loss = est._loss(module(*train.inputs), train.target, train.weight)
+        with autocast(config.precision, device):
+            loss = task.loss(module(*train.inputs), train.target, train.weight)
         if l2:
             loss = loss + 0.5 * l2 * sum((w * w).sum() for w in decay)
         loss.backward()
@@ -478,7 +673,7 @@ def run_lbfgs(est, train):
             best.save()
         return loss
 
-    _notify(est, "on_train_begin")
+    config.notify("on_train_begin", history)
     module.train()
     tic = time.perf_counter()
     stopped = False
@@ -486,8 +681,7 @@ def run_lbfgs(est, train):
         optimizer.step(closure)
     except KeyboardInterrupt:
         warn(
-            f"Training interrupted by user; {type(est).__name__} keeps the "
-            f"weights reached.",
+            f"Training interrupted by user; {config.name} keeps the weights reached.",
             UserWarning,
         )
     except _NonFiniteLoss:
@@ -498,38 +692,108 @@ def run_lbfgs(est, train):
         stopped = True
     finally:
         module.eval()
-    est.n_iter_ = int(state.get("n_iter", 0))
-    est.t_ = n * max(est.n_iter_, 1)
+    history.n_iter = int(state.get("n_iter", 0))
+    history.t = n * max(history.n_iter, 1)
     # per_iter[0] is the loss before the first step; keep one per iteration
-    est.loss_curve_ = [per_iter[k] for k in sorted(per_iter) if k or len(per_iter) == 1]
-    est.loss_ = est.loss_curve_[-1] if est.loss_curve_ else float("nan")
-    good = [v for v in est.loss_curve_ if np.isfinite(v)]
-    est.best_loss_ = min(good) if good else float("nan")
-    diverged = stopped or not np.isfinite(est.loss_)
+    history.loss_curve = [
+        per_iter[k] for k in sorted(per_iter) if k or len(per_iter) == 1
+    ]
+    history.loss = history.loss_curve[-1] if history.loss_curve else float("nan")
+    good = [v for v in history.loss_curve if np.isfinite(v)]
+    history.best_loss = min(good) if good else float("nan")
+    diverged = stopped or not np.isfinite(history.loss)
     diverged = diverged or not all(torch.isfinite(p).all() for p in module.parameters())
     if diverged:
-        last, est.loss_ = est.loss_, best_loss[0]
-        kept = f"the weights of the lowest finite loss ({est.loss_:.6g})"
-        if not _keep_finite(est, best, start, train):
-            est.loss_ = float("nan")
+        last, history.loss = history.loss, best_loss[0]
+        kept = f"the weights of the lowest finite loss ({history.loss:.6g})"
+        if not _keep_finite(module, task, best, start, train):
+            history.loss = float("nan")
             kept = "the weights it started from (the others predict non-finite values)"
-    _log(
-        est,
-        f"lbfgs: {est.n_iter_} iterations, {state.get('func_evals', 0)} loss "
-        f"evaluations, loss {est.loss_:.6f}, {time.perf_counter() - tic:.2f}s",
+    config.log(
+        f"lbfgs: {history.n_iter} iterations, {state.get('func_evals', 0)} loss "
+        f"evaluations, loss {history.loss:.6f}, {time.perf_counter() - tic:.2f}s"
     )
     if diverged:
         warn(
-            f"{type(est).__name__}: L-BFGS diverged (last loss {last}); {kept} "
-            f"were restored. "
-            f"Scale the inputs, for example with StandardScaler, or raise alpha.",
+            f"{config.name}: L-BFGS diverged (last loss {last}); {kept} were "
+            f"restored. Scale the inputs, for example with StandardScaler, or "
+            f"raise alpha.",
             ConvergenceWarning,
         )
-    elif est.n_iter_ >= max_iter:
+    elif history.n_iter >= config.max_iter:
         warn(
-            f"lbfgs failed to converge after {max_iter} iterations. "
+            f"lbfgs failed to converge after {config.max_iter} iterations. "
             f"Increase max_iter or scale the inputs, for example with "
             f"StandardScaler.",
             ConvergenceWarning,
         )
-    _notify(est, "on_train_end")
+    config.notify("on_train_end", history)
+    return history
+
+
+# rows per float64 chunk of the normal equations: a few MB, whatever n is
+_CHUNK = 8192
+
+
+def run_normal_equations(module, train, config, task):
+    """Weighted ridge / least squares by the normal equations, in float64.
+
+    ``module`` is a ``LinearModel`` (an intercept when its layer has a bias);
+    the L2 coefficient of ``config.penalty`` is the ridge penalty. X is
+    centred (with the sample weights) chunk by chunk, so no float64 copy of
+    the whole of X is made; the intercept
+    follows from the means. Rank-deficient X gets the minimum-norm solution,
+    as scikit-learn's LinearRegression.
+    """
+    X, y = train.inputs[0], train.target
+    device = X.device if X.device.type != "mps" else torch.device("cpu")
+    X, y = X.to(device), y.to(device).double()
+    n, p = X.shape
+    w = (
+        torch.ones(n, dtype=torch.float64, device=device)
+        if train.weight is None
+        else train.weight.to(device).double()
+    )
+    w_sum = w.sum()
+    if module.linear.bias is not None:
+        x_mean = _chunked_mean(X, w)
+        y_mean = (w @ y) / w_sum
+    else:
+        x_mean = torch.zeros(p, dtype=torch.float64, device=device)
+        y_mean = torch.zeros(y.shape[1], dtype=torch.float64, device=device)
+    gram = torch.zeros(p, p, dtype=torch.float64, device=device)
+    xty = torch.zeros(p, y.shape[1], dtype=torch.float64, device=device)
+    for start in range(0, n, _CHUNK):
+        xc = X[start : start + _CHUNK].double() - x_mean
+        wc = w[start : start + _CHUNK, None]
+        gram += xc.T @ (wc * xc)
+        xty += xc.T @ (wc * (y[start : start + _CHUNK] - y_mean))
+    gram /= w_sum
+    xty /= w_sum
+    alpha = config.penalty.l2
+    if alpha:
+        gram += alpha * torch.eye(p, dtype=torch.float64, device=device)
+    chol, info = torch.linalg.cholesky_ex(gram)
+    if int(info) == 0 and _well_conditioned(chol):
+        coef = torch.cholesky_solve(xty, chol)
+    else:  # singular: the minimum-norm solution, as scipy's lstsq
+        coef = torch.linalg.pinv(gram.cpu(), hermitian=True).to(device) @ xty
+    intercept = y_mean - x_mean @ coef
+    module.set_parameters(coef.T.float(), intercept.float())
+
+    with torch.no_grad():
+        loss = float(task.loss(module(train.inputs[0]), train.target, train.weight))
+    loss += config.penalty.value(module, 1, n)
+    return History(n_iter=1, t=n, loss=loss, loss_curve=[loss], best_loss=loss)
+
+
+def _chunked_mean(X, w):
+    total = torch.zeros(X.shape[1], dtype=torch.float64, device=X.device)
+    for start in range(0, X.shape[0], _CHUNK):
+        total += w[start : start + _CHUNK] @ X[start : start + _CHUNK].double()
+    return total / w.sum()
+
+
+def _well_conditioned(chol):
+    diag = torch.diagonal(chol)
+    return bool(diag.min() > 1e-7 * diag.max())

@@ -3,17 +3,15 @@
 from numbers import Real
 
 import numpy as np
-import torch
 
 from sklearn_deep._base import BaseDeepEstimator, shared_constraints
+from sklearn_deep._engine import Penalty
 from sklearn_deep._modules import LinearModel
 from sklearn_deep._task import ClassifierTaskMixin, RegressorTaskMixin
 from sklearn_deep.utils._compat import Interval, StrOptions
 from sklearn_deep.utils._docstring import Param, fill_doc
 
 _SMOOTH_PENALTIES = (None, "l2")
-# rows per float64 chunk of the normal equations: a few MB, whatever n is
-_CHUNK = 8192
 
 
 class _BaseLinear(BaseDeepEstimator):
@@ -46,13 +44,16 @@ class _BaseLinear(BaseDeepEstimator):
             )
 
     def _penalty(self):
+        """``alpha * R(w)`` on the mean loss, as scikit-learn's SGD estimators."""
         if self.penalty is None:
-            return 0.0, False, 0.0
+            return Penalty()
         if self.penalty == "l2":
-            return self.alpha, False, 0.0
+            return Penalty(l2=self.alpha)
         if self.penalty == "l1":
-            return 0.0, False, self.alpha
-        return self.alpha * (1 - self.l1_ratio), False, self.alpha * self.l1_ratio
+            return Penalty(l1=self.alpha)
+        return Penalty(
+            l2=self.alpha * (1 - self.l1_ratio), l1=self.alpha * self.l1_ratio
+        )
 
     def _build_module(self, n_features_in, n_outputs):
         return LinearModel(n_features_in, n_outputs, bias=self.fit_intercept)
@@ -438,67 +439,3 @@ class LinearRegression(RegressorTaskMixin, _BaseLinear):
     def intercept_(self):
         bias = self._weight_and_bias()[1]
         return float(bias[0]) if self._single_output else bias
-
-    def _run_closed_form(self, train):
-        """Weighted ridge / least squares by the normal equations, in float64.
-
-        X is centred (with the sample weights) chunk by chunk, so no float64
-        copy of the whole of X is made; the intercept follows from the means.
-        """
-        X, y = train.inputs[0], train.target
-        device = X.device if X.device.type != "mps" else torch.device("cpu")
-        X, y = X.to(device), y.to(device).double()
-        n, p = X.shape
-        w = (
-            torch.ones(n, dtype=torch.float64, device=device)
-            if train.weight is None
-            else train.weight.to(device).double()
-        )
-        w_sum = w.sum()
-        if self.fit_intercept:
-            x_mean = _chunked_mean(X, w)
-            y_mean = (w @ y) / w_sum
-        else:
-            x_mean = torch.zeros(p, dtype=torch.float64, device=device)
-            y_mean = torch.zeros(y.shape[1], dtype=torch.float64, device=device)
-        gram = torch.zeros(p, p, dtype=torch.float64, device=device)
-        xty = torch.zeros(p, y.shape[1], dtype=torch.float64, device=device)
-        for start in range(0, n, _CHUNK):
-            xc = X[start : start + _CHUNK].double() - x_mean
-            wc = w[start : start + _CHUNK, None]
-            gram += xc.T @ (wc * xc)
-            xty += xc.T @ (wc * (y[start : start + _CHUNK] - y_mean))
-        gram /= w_sum
-        xty /= w_sum
-        alpha = self.alpha if self.penalty == "l2" else 0.0
-        if alpha:
-            gram += alpha * torch.eye(p, dtype=torch.float64, device=device)
-        chol, info = torch.linalg.cholesky_ex(gram)
-        if int(info) == 0 and _well_conditioned(chol):
-            coef = torch.cholesky_solve(xty, chol)
-        else:  # singular: the minimum-norm solution, as scipy's lstsq
-            coef = torch.linalg.pinv(gram.cpu(), hermitian=True).to(device) @ xty
-        intercept = y_mean - x_mean @ coef
-        self.module_.set_parameters(coef.T.float(), intercept.float())
-
-        with torch.no_grad():
-            loss = float(
-                self._loss(self.module_(train.inputs[0]), train.target, train.weight)
-            )
-        loss += self._penalty_value(1, n)
-        self.n_iter_ = 1
-        self.t_ = n
-        self.loss_ = self.best_loss_ = loss
-        self.loss_curve_ = [loss]
-
-
-def _chunked_mean(X, w):
-    total = torch.zeros(X.shape[1], dtype=torch.float64, device=X.device)
-    for start in range(0, X.shape[0], _CHUNK):
-        total += w[start : start + _CHUNK] @ X[start : start + _CHUNK].double()
-    return total / w.sum()
-
-
-def _well_conditioned(chol):
-    diag = torch.diagonal(chol)
-    return bool(diag.min() > 1e-7 * diag.max())

@@ -1,4 +1,4 @@
-"""The training loop (sklearn_deep._engine), driven through the MLP: history,
+"""The training engine (sklearn_deep._engine): through the MLP (history,
 stopping rules, early stopping, warm start, partial_fit, callbacks, faults,
 solvers, schedules, precision and sample weights."""
 
@@ -6,11 +6,14 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from _estimator_cases import small_mlp
 from sklearn.datasets import make_regression
 from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_deep import MLPRegressor
+from sklearn_deep import MLPRegressor, _engine
+from sklearn_deep._data import Batch
+from sklearn_deep._modules import LinearModel
 from sklearn_deep.callbacks import Callback, LossHistory, StopTraining, TimeLimit
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -234,3 +237,155 @@ def test_early_stopping_with_partial_fit_is_an_error(iris):
     X, y = iris
     with pytest.raises(ValueError, match="partial_fit does not support"):
         small_mlp(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
+
+
+# ----------------------------------------------------------------------
+# The engine alone: a bare module, tensors, a configuration and a task
+
+
+def _regression_batch(n=64, p=3, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, p, generator=gen)
+    y = X @ torch.tensor([[1.0], [-2.0], [0.5]]) + 0.3
+    return Batch((X,), y, None)
+
+
+def _mse(output, target, weight):
+    return 0.5 * torch.nn.functional.mse_loss(output, target)
+
+
+def _bare(config, seed=0, n=64):
+    torch.manual_seed(seed)
+    module = torch.nn.Linear(3, 1)
+    train = _regression_batch(n)
+    optimizer = _engine.make_optimizer(module, config, train.inputs[0].device)
+    task = _engine.Task(loss=_mse, predict=lambda inputs: module(*inputs))
+    history = _engine.History.fresh(config.early_stopping)
+    generator = torch.Generator().manual_seed(seed)
+    history = _engine.run_stochastic(
+        module, optimizer, train, None, config, task, history, generator=generator
+    )
+    return module, history
+
+
+def test_engine_trains_a_bare_module_and_returns_its_history():
+    config = _engine.TrainConfig(
+        solver="adam", learning_rate_init=0.05, batch_size=16, max_iter=30, tol=0.0
+    )
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(30\\)"):
+        module, history = _bare(config)
+    assert history.n_iter == len(history.loss_curve) == 30
+    assert history.t == 30 * 64
+    assert history.loss == history.loss_curve[-1] < 0.1 * history.loss_curve[0]
+    assert not module.training
+
+
+def test_engine_is_deterministic_given_the_generators():
+    config = _engine.TrainConfig(batch_size=8, max_iter=3, learning_rate_init=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a, history_a = _bare(config)
+        b, history_b = _bare(config)
+        c, _ = _bare(config, seed=1)
+    assert torch.equal(a.weight, b.weight) and history_a == history_b
+    assert not torch.equal(a.weight, c.weight)  # negative control
+
+
+def test_engine_stops_by_the_tol_rule():
+    config = _engine.TrainConfig(max_iter=500, tol=10.0, n_iter_no_change=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        _, history = _bare(config)
+    assert history.n_iter == 1 + 3 + 1
+    assert history.best_loss == min(history.loss_curve)
+
+
+def test_engine_calls_the_hooks_in_order_with_the_live_history():
+    seen = []
+
+    def notify(hook, history, **kwargs):
+        seen.append((hook, history.n_iter, kwargs.get("epoch")))
+
+    config = _engine.TrainConfig(max_iter=2, notify=notify)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        _bare(config)
+    assert seen == [
+        ("on_train_begin", 0, None),
+        ("on_epoch_begin", 0, 1),
+        ("on_epoch_end", 1, 1),
+        ("on_epoch_begin", 1, 2),
+        ("on_epoch_end", 2, 2),
+        ("on_train_end", 2, None),
+    ]
+
+
+def test_penalty_on_the_gradients_is_torchs_weight_decay():
+    l2 = 0.3
+    config = _engine.TrainConfig(
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=0.1,
+        batch_size=64,
+        max_iter=5,
+        penalty=_engine.Penalty(l2=l2),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours, _ = _bare(config)
+    torch.manual_seed(0)
+    theirs = torch.nn.Linear(3, 1)
+    sgd = torch.optim.SGD(theirs.parameters(), lr=0.1)
+    train = _regression_batch()
+    for _ in range(5):  # torch's weight_decay would decay the bias too
+        sgd.zero_grad()
+        _mse(theirs(*train.inputs), train.target, None).backward()
+        theirs.weight.grad += l2 * theirs.weight.detach()
+        sgd.step()
+    torch.testing.assert_close(ours.weight, theirs.weight)
+    torch.testing.assert_close(ours.bias, theirs.bias)
+
+
+def test_penalty_value_and_proximal_step():
+    module = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        module.weight.copy_(torch.tensor([[3.0, -0.01]]))
+    penalty = _engine.Penalty(l2=0.5, l1=0.1, per_batch=True, weight_mean=2.0)
+    # 0.5 * l2 * ||w||^2 * n_batches / (n * mean weight) + l1 * ||w||_1
+    expected = 0.5 * 0.5 * (9 + 1e-4) * 4 / (100 * 2.0) + 0.1 * 3.01
+    assert penalty.value(module, 4, 100) == pytest.approx(expected)
+    assert penalty.batch_l2(10) == 0.5 / 20
+    penalty.proximal_step([module.weight], lr=0.5)  # threshold 0.05
+    assert module.weight.tolist() == [[pytest.approx(2.95), 0.0]]
+    assert _engine.Penalty(l2=1.0, decoupled=True).value(module, 1, 1) == 0.0
+
+
+def test_divergence_keeps_finite_weights_of_a_bare_module():
+    config = _engine.TrainConfig(solver="sgd", learning_rate_init=1e30, max_iter=5)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        module, history = _bare(config)
+    assert not np.isfinite(history.loss_curve[-1])
+    assert all(torch.isfinite(p).all() for p in module.parameters())
+
+
+def test_lbfgs_and_normal_equations_solve_least_squares():
+    train = _regression_batch(n=200)
+    X, y = train.inputs[0].double().numpy(), train.target.double().numpy()
+    design = np.hstack([X, np.ones((len(X), 1))])
+    solution = np.linalg.lstsq(design, y, rcond=None)[0].ravel()
+    task = _engine.Task(loss=_mse)
+    linear = LinearModel(3, 1)
+    history = _engine.run_normal_equations(linear, train, _engine.TrainConfig(), task)
+    found = np.r_[
+        linear.linear.weight.detach().numpy().ravel(), linear.linear.bias.item()
+    ]
+    np.testing.assert_allclose(found, solution, rtol=1e-5, atol=1e-5)
+    assert history.n_iter == 1 and history.loss_curve == [history.loss]
+    torch.manual_seed(0)
+    module = torch.nn.Linear(3, 1)
+    history = _engine.run_lbfgs(
+        module, train, _engine.TrainConfig(max_iter=100, tol=1e-9), task
+    )
+    found = np.r_[module.weight.detach().numpy().ravel(), module.bias.item()]
+    np.testing.assert_allclose(found, solution, rtol=1e-4, atol=1e-4)
+    assert 1 <= history.n_iter <= 100 and history.loss == history.loss_curve[-1]
