@@ -58,6 +58,16 @@ class Case:
     ablations: dict = field(default_factory=dict)  # label -> params
 
 
+def _schedule_of_before(learning_rate_init):
+    """The schedule and budget the CNN and LSTM had before."""
+    return dict(
+        learning_rate="constant",
+        learning_rate_init=learning_rate_init,
+        max_iter=200,
+        batch_size=200,
+    )
+
+
 def _signal_ablations():
     return {
         "network of before (conv 32-64, 3x3, max pooling, dense 100)": dict(
@@ -67,11 +77,8 @@ def _signal_ablations():
             global_pooling=None,
             hidden_layer_sizes=(100,),
         ),
-        "schedule and budget of before (constant, max_iter=200, batch 200)": dict(
-            learning_rate="constant",
-            learning_rate_init=0.001,
-            max_iter=200,
-            batch_size=200,
+        "schedule and budget of before (constant, max_iter=200, batch 200)": (
+            _schedule_of_before(0.001)
         ),
         "no input standardisation": dict(input_scaling=None),
     }
@@ -82,12 +89,7 @@ def _image_ablations():
         "wider network of before (conv 32-64)": dict(conv_channels=(32, 64)),
         "no augmentation": dict(augment=None),
         "schedule and budget of before (constant 0.001, max_iter=200, batch 200)": (
-            dict(
-                learning_rate="constant",
-                learning_rate_init=0.001,
-                max_iter=200,
-                batch_size=200,
-            )
+            _schedule_of_before(0.001)
         ),
         "no input standardisation": dict(input_scaling=None),
     }
@@ -98,12 +100,7 @@ def _sequence_ablations():
         "one direction (bidirectional=False)": dict(bidirectional=False),
         "no input standardisation": dict(input_scaling=None),
         "schedule and budget of before (constant 0.01, max_iter=200, batch 200)": (
-            dict(
-                learning_rate="constant",
-                learning_rate_init=0.01,
-                max_iter=200,
-                batch_size=200,
-            )
+            _schedule_of_before(0.01)
         ),
     }
 

@@ -401,9 +401,9 @@ class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
     accuracies on the UCR archive within a CPU minute. For images: two
     blocks of 3x3 convolutions with max pooling, a dense layer of 100 with
     dropout 0.25, and mild augmentation (rotations up to 10 degrees, shifts
-    up to 10 %). ``docs/accuracy.md`` has the figures, and what each default
-    bought. Inputs are converted to float32 once and moved to the device
-    once; augmentation runs there, batch by batch.
+    up to 10 %). The accuracy page of the documentation has the figures, and
+    what each default bought. Inputs are converted to float32 once and moved
+    to the device once; augmentation runs there, batch by batch.
 
     References
     ----------
@@ -545,7 +545,7 @@ class CNNRegressor(RegressorTaskMixin, _BaseCNN):
     Scale the targets (for example with
     :class:`~sklearn.compose.TransformedTargetRegressor`) when they are far
     from unit variance: the network starts near zero. The defaults depend on
-    the input kind, as for :class:`CNNClassifier`.
+    the input kind, as for :class:`CNNClassifier`; images are not augmented.
 
     References
     ----------

@@ -42,6 +42,19 @@ out_activation_ : str
     Name of the output activation (applied by ``predict_proba`` only)."""
 
 _document = fill_doc(_PARAMETERS, mlp_attributes=_ATTRIBUTES)
+_document_classifier = fill_doc(
+    {
+        **_PARAMETERS,
+        "batch_size": Param(
+            "int or 'auto'",
+            """\
+Mini-batch size. ``'auto'`` follows the size of the training set:
+``n_samples / 10``, clipped to [8, 256] (small data learns best from many
+small steps; scikit-learn's ``'auto'`` is ``min(200, n_samples)``).""",
+        ),
+    },
+    mlp_attributes=_ATTRIBUTES,
+)
 
 
 class _BaseMLP(BaseDeepEstimator):
@@ -158,19 +171,7 @@ class _BaseMLP(BaseDeepEstimator):
         return self.module_.linear_layers()
 
 
-@fill_doc(
-    {
-        **_PARAMETERS,
-        "batch_size": Param(
-            "int or 'auto'",
-            """\
-Mini-batch size. ``'auto'`` follows the size of the training set:
-``n_samples / 10``, clipped to [8, 256] (many small steps on small
-data).""",
-        ),
-    },
-    mlp_attributes=_ATTRIBUTES,
-)
+@_document_classifier
 class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
     """Multi-layer perceptron classifier trained with PyTorch.
 
@@ -178,6 +179,8 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
     the same parameters, fitted attributes and early-stopping rules, plus
     dropout, class weights, more optimizers, callbacks and a GPU when one is
     there. Binary, multiclass and multilabel targets; labels of any type.
+    Some defaults differ from scikit-learn's, to give better models (see the
+    Notes).
 
     Parameters
     ----------
@@ -197,8 +200,22 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
 
     Notes
     -----
-    Inputs are converted to float32 once and moved to the device once. With
-    an int ``random_state`` the fit is reproducible on the CPU.
+    The defaults are chosen, as RealMLP's [1]_, to be a strong model without
+    tuning: three hidden layers of 256 with dropout 0.15, a cosine schedule
+    over ``max_iter`` epochs, and batches of about a tenth of the training
+    set. Over ten real tables and flattened signals they were more accurate
+    than scikit-learn's defaults on average (the accuracy page of the
+    documentation has the figures), at a higher cost per fit: the schedule
+    trains all ``max_iter`` epochs. ``hidden_layer_sizes=(100,), dropout=0.0,
+    learning_rate='constant', batch_size=200`` gives scikit-learn's network,
+    step size and stopping rule. Inputs are converted to float32 once and
+    moved to the device once. With an int ``random_state`` the fit is
+    reproducible on the CPU.
+
+    References
+    ----------
+    .. [1] D. Holzmüller, L. Grinsztajn and I. Steinwart, "Better by default:
+       strong pre-tuned MLPs and boosted trees on tabular data", NeurIPS 2024.
 
     Examples
     --------

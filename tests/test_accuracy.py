@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sklearn.neural_network as sk_nn
-from sklearn.datasets import load_breast_cancer, load_wine
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -51,26 +51,27 @@ def test_cnn_defaults_on_digit_images():
 
 def test_lstm_defaults_on_ragged_japanese_vowels():
     X_train, y_train, X_test, y_test = _loaded(datasets.uea("JapaneseVowels"))
+    assert (len(X_train), len(X_test), X_train[0].shape[1]) == (270, 370, 12)
     assert isinstance(X_train, list)  # really of different lengths
     clf = _defaults(LSTMClassifier).fit(X_train, y_train)
     assert clf.score(X_test, y_test) >= 0.96  # 0.98 over three seeds
 
 
-@pytest.mark.parametrize("load", [load_wine, load_breast_cancer])
-def test_mlp_defaults_no_worse_than_sklearn(load):
-    X, y = load(return_X_y=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # scikit-learn's ConvergenceWarning
-        ours = cross_val_score(
-            make_pipeline(StandardScaler(), _defaults(MLPClassifier)), X, y, cv=5
-        ).mean()
-        theirs = cross_val_score(
-            make_pipeline(StandardScaler(), sk_nn.MLPClassifier(random_state=0)),
-            X,
-            y,
-            cv=5,
-        ).mean()
-    assert ours >= theirs - 0.01, (ours, theirs)
+def test_mlp_defaults_no_worse_than_sklearn():
+    # mean 3-fold accuracy over three of scikit-learn's tables, in the same
+    # pipeline; the benchmark's ten sets show the defaults a point ahead
+    ours, theirs = [], []
+    for load in (load_iris, load_wine, load_breast_cancer):
+        X, y = load(return_X_y=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scikit-learn's ConvergenceWarning
+            for est, scores in (
+                (_defaults(MLPClassifier), ours),
+                (sk_nn.MLPClassifier(random_state=0), theirs),
+            ):
+                pipe = make_pipeline(StandardScaler(), est)
+                scores.append(cross_val_score(pipe, X, y, cv=3).mean())
+    assert np.mean(ours) >= np.mean(theirs) - 0.005, (ours, theirs)
 
 
 def test_zero_pad_pads_at_the_end_to_the_longest():

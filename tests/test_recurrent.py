@@ -1,9 +1,7 @@
 """LSTMClassifier and LSTMRegressor: inputs, padding, search, persistence."""
 
-import importlib.util
 import pickle
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -151,52 +149,6 @@ def test_digits_read_row_by_row():
     clf = LSTMClassifier(**{**FAST, "hidden_size": 32, "max_iter": 25}, random_state=0)
     clf.fit(X_train, y_train)
     assert clf.score(X_test, y_test) > 0.9
-
-
-def _load_ts(path):
-    """Read a UEA/UCR ``.ts`` file: one ``dim:dim:...:label`` line per case."""
-    X, y = [], []
-    data = False
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if data and line:
-            *dims, label = line.split(":")
-            X.append(np.array([d.split(",") for d in dims], dtype=float).T)
-            y.append(label)
-        data = data or line.lower().startswith("@data")
-    return X, np.array(y)
-
-
-def _bundled_uea(name):
-    """The train and test files of a UEA data set that sktime ships.
-
-    Found without importing sktime (slow to import): only its data files are
-    read. aeon ships JapaneseVowels padded to equal length, which is not the
-    point here.
-    """
-    spec = importlib.util.find_spec("sktime")
-    if spec is not None and spec.origin is not None:
-        folder = Path(spec.origin).parent / "datasets" / "data" / name
-        if (folder / f"{name}_TRAIN.ts").exists():
-            return folder / f"{name}_TRAIN.ts", folder / f"{name}_TEST.ts"
-    pytest.skip(f"{name} needs sktime installed (its wheel ships the data set)")
-
-
-def test_japanese_vowels():
-    """A real multivariate data set of variable-length sequences (UEA archive)."""
-    train, test = _bundled_uea("JapaneseVowels")
-    X_train, y_train = _load_ts(train)
-    X_test, y_test = _load_ts(test)
-    assert (len(X_train), len(X_test), X_train[0].shape[1]) == (270, 370, 12)
-    assert len({len(seq) for seq in X_train}) > 1  # really of different lengths
-    clf = LSTMClassifier(
-        **{**FAST, "hidden_size": 32, "max_iter": 20},
-        cell="gru",
-        pooling="max",
-        random_state=0,
-    )
-    clf.fit(X_train, y_train)
-    assert clf.score(X_test, y_test) > 0.9  # 0.92-0.94 over seeds 0-2
 
 
 def test_random_state_reproducible_and_caller_rng_untouched():
