@@ -41,7 +41,10 @@ def _sequences(n, shape, seed=0):
 
 
 def _estimator(family, epochs, batch_size):
+    # the bare loop's work: a constant step, no augmentation, no input scaling
     common = dict(
+        learning_rate="constant",
+        input_scaling=None,
         batch_size=batch_size,
         max_iter=epochs,
         alpha=0.0,
@@ -53,7 +56,14 @@ def _estimator(family, epochs, batch_size):
         from sklearn_deep import CNNClassifier
 
         return CNNClassifier(
-            conv_channels=(32, 64), hidden_layer_sizes=(100,), **common
+            conv_channels=(32, 64),
+            hidden_layer_sizes=(100,),
+            kernel_size=3,
+            pooling="max",
+            global_pooling=None,
+            augment=None,
+            learning_rate_init=1e-3,
+            **common,
         )
     from sklearn_deep import LSTMClassifier
 
