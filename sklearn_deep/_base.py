@@ -115,6 +115,10 @@ def resolve_device(device):
     return resolved
 
 
+# The 'auto' budget of signals and sequences (see BaseDeepEstimator._auto_budget).
+SMALL_DATA_BUDGET = {"batch": (8, 32), "samples": 10_000, "epochs": (20, 300)}
+
+
 class BaseDeepEstimator(BaseEstimator):
     """Base class of every sklearn_deep estimator. Not for direct use."""
 
@@ -207,7 +211,7 @@ class BaseDeepEstimator(BaseEstimator):
     # training samples' worth of steps on the UCR sets, which reached the
     # published accuracies (docs/accuracy.md). Keys: the batch size is
     # n_samples / 10 clipped to ``batch``; the epochs ``samples / n_samples``
-    # clipped to ``epochs``.
+    # clipped to ``epochs``. SMALL_DATA_BUDGET is that rule.
     _auto_budget = None
 
     def _effective_batch_size(self, n_samples):

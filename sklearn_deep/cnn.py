@@ -3,7 +3,12 @@
 import functools
 from numbers import Integral, Real
 
-from sklearn_deep._base import BaseDeepEstimator, positive_ints, shared_constraints
+from sklearn_deep._base import (
+    SMALL_DATA_BUDGET,
+    BaseDeepEstimator,
+    positive_ints,
+    shared_constraints,
+)
 from sklearn_deep._data import ImageInput
 from sklearn_deep._modules import ConvNet
 from sklearn_deep._task import ClassifierTaskMixin, RegressorTaskMixin
@@ -183,7 +188,7 @@ _AUTO_ARCHITECTURE = {
 # The 'auto' batch size and epochs by input kind (see BaseDeepEstimator):
 # images learn from more passes than signals, and each costs less.
 _AUTO_BUDGET = {
-    "signal": {"batch": (8, 32), "samples": 10_000, "epochs": (20, 300)},
+    "signal": SMALL_DATA_BUDGET,
     "image": {"batch": (8, 32), "samples": 60_000, "epochs": (20, 300)},
 }
 # the peak of the one-cycle schedule: the FCN's batch-normalised signals

@@ -2,7 +2,12 @@
 
 from numbers import Integral
 
-from sklearn_deep._base import BaseDeepEstimator, positive_ints, shared_constraints
+from sklearn_deep._base import (
+    SMALL_DATA_BUDGET,
+    BaseDeepEstimator,
+    positive_ints,
+    shared_constraints,
+)
 from sklearn_deep._data import SequenceInput
 from sklearn_deep._modules import CELLS, POOLINGS, RecurrentNetwork
 from sklearn_deep._task import ClassifierTaskMixin, RegressorTaskMixin
@@ -117,7 +122,7 @@ _document = fill_doc(
 class _BaseRecurrent(BaseDeepEstimator):
     _input_kind = SequenceInput()
 
-    _auto_budget = {"batch": (8, 32), "samples": 10_000, "epochs": (20, 300)}
+    _auto_budget = SMALL_DATA_BUDGET
 
     _parameter_constraints: dict = {
         **BaseDeepEstimator._parameter_constraints,

@@ -13,6 +13,13 @@ from sklearn.base import is_classifier
 from sklearn_deep import MLPClassifier
 from sklearn_deep.utils import all_estimators
 
+_LSTM = dict(
+    hidden_size=8,
+    bidirectional=False,
+    learning_rate="constant",
+    learning_rate_init=0.02,
+)
+
 # Small networks that pass scikit-learn's estimator checks on their tiny data
 # sets with these epochs and step sizes; other suites lower max_iter.
 SETTINGS = {
@@ -38,20 +45,8 @@ SETTINGS = {
     ),
     # one direction and a constant step (stopped by tol): the checks run many
     # fits, and the defaults' bidirectional one-cycle budget tripled their time
-    "LSTMClassifier": dict(
-        hidden_size=8,
-        bidirectional=False,
-        max_iter=100,
-        learning_rate="constant",
-        learning_rate_init=0.02,
-    ),
-    "LSTMRegressor": dict(
-        hidden_size=8,
-        bidirectional=False,
-        max_iter=200,
-        learning_rate="constant",
-        learning_rate_init=0.02,
-    ),
+    "LSTMClassifier": dict(_LSTM, max_iter=100),
+    "LSTMRegressor": dict(_LSTM, max_iter=200),
 }
 
 ESTIMATORS = all_estimators()
