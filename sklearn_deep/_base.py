@@ -26,7 +26,14 @@ from sklearn.utils.validation import (
 from sklearn_deep import _engine
 from sklearn_deep._data import Batch, TableInput, padded_batches, predict_batches
 from sklearn_deep._modules import ACTIVATIONS
-from sklearn_deep.utils._compat import Interval, StrOptions, _fit_context
+from sklearn_deep.callbacks import StopTraining, check_callbacks
+from sklearn_deep.utils._compat import (
+    SKLEARN_CALLBACKS,
+    CallbackSupportMixin,
+    Interval,
+    StrOptions,
+    _fit_context,
+)
 from sklearn_deep.utils._warnings import warn
 
 _MAX_SEED = np.iinfo(np.int32).max
@@ -42,7 +49,14 @@ _HISTORY_ATTRIBUTES = {
     "best_validation_score": "best_validation_score_",
     "no_improvement_count": "_no_improvement_count",
     "schedule_step": "_schedule_step",
+    "validation_loss_curve": "_validation_loss_curve",
+    "learning_rate_curve": "_learning_rate_curve",
+    "epoch_seconds": "_epoch_seconds",
 }
+
+# what scikit-learn 1.9's callback machinery keeps on the estimator during a
+# fit (its teardown needs them, so a failed fit's rollback keeps them)
+_CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
 
 # Constraints of the parameters that several families take, written once; a
 # family picks its own with shared_constraints(...).
@@ -119,7 +133,7 @@ def resolve_device(device):
 SMALL_DATA_BUDGET = {"batch": (8, 32), "samples": 10_000, "epochs": (20, 300)}
 
 
-class BaseDeepEstimator(BaseEstimator):
+class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
     """Base class of every sklearn_deep estimator. Not for direct use."""
 
     _parameter_constraints: dict = {
@@ -200,6 +214,7 @@ class BaseDeepEstimator(BaseEstimator):
                 "a validation split; got validation_fraction=0."
             )
         self._input_kind.check_params(self)
+        check_callbacks(self.callbacks, type(self).__name__)
 
     # ------------------------------------------------------------------
     # The one fit skeleton
@@ -282,8 +297,10 @@ class BaseDeepEstimator(BaseEstimator):
                 module.load_state_dict(weights)
                 if optimizer is not None:
                     optimizer.load_state_dict(optimizer_state)
+            live = {k: self.__dict__[k] for k in _CALLBACK_STATE if k in self.__dict__}
             self.__dict__.clear()
             self.__dict__.update(saved)
+            self.__dict__.update(live)
             raise
 
     def _fit_inner(self, X, y, sample_weight, incremental, classes):
@@ -338,7 +355,9 @@ class BaseDeepEstimator(BaseEstimator):
                 self.module_.fit_statistics(*train.inputs)
             self._device = device
             self._fitted_precision = self.precision
-            config = self._train_config(len(train), incremental)
+            config = self._train_config(
+                len(train), incremental, fit_data=(X, y, sample_weight)
+            )
             task = self._engine_task()
             if stochastic:
                 if self._optimizer is None or not incremental:
@@ -369,8 +388,12 @@ class BaseDeepEstimator(BaseEstimator):
     # ------------------------------------------------------------------
     # The engine's contract: a configuration and a task in, a history out
 
-    def _train_config(self, n_samples, incremental):
-        """The frozen ``_engine.TrainConfig`` of this fit's parameters."""
+    def _train_config(self, n_samples, incremental, fit_data=None):
+        """The frozen ``_engine.TrainConfig`` of this fit's parameters.
+
+        ``fit_data`` (X, y, sample_weight) is what scikit-learn 1.9's
+        callbacks may ask for.
+        """
         solver = self._resolved_solver()
         schedule = self.learning_rate
         if schedule not in _engine.ALL_SOLVER_SCHEDULES and solver != "sgd":
@@ -404,7 +427,9 @@ class BaseDeepEstimator(BaseEstimator):
             precision=self.precision,
             verbose=bool(self.verbose),
             name=type(self).__name__,
-            notify=self._notifier(),
+            notify=self._notifier(
+                (1 if incremental else self._max_iter) if stochastic else 0, fit_data
+            ),
         )
 
     def _engine_task(self):
@@ -433,20 +458,60 @@ class BaseDeepEstimator(BaseEstimator):
         for field, name in _HISTORY_ATTRIBUTES.items():
             setattr(self, name, getattr(history, field))
 
-    def _notifier(self):
-        """The callbacks' hooks, called with this estimator, history up to date."""
+    def _notifier(self, n_epochs=0, fit_data=None):
+        """The callbacks' hooks, called with this estimator, history up to date.
+
+        With scikit-learn >= 1.9 callbacks (``set_callbacks``, or propagated
+        by a search), the fit is also a task of scikit-learn's task tree with
+        the ``n_epochs`` epochs as its subtasks.
+        """
         callbacks = tuple(self.callbacks or ())
+        tasks = None
+        if SKLEARN_CALLBACKS and getattr(self, "_skl_callbacks", None):
+            tasks = _SklearnTasks(self, n_epochs, fit_data)
+        if not callbacks and tasks is None:
+            return _engine._no_callbacks
 
         def notify(hook, history, **kwargs):
-            if not callbacks:
-                return
             self._keep_history(history)  # callbacks see the history live
             for callback in callbacks:
                 method = getattr(callback, hook, None)
                 if method is not None:
                     method(self, **kwargs)
+            if tasks is not None:
+                tasks.notify(hook)
 
         return notify
+
+    @property
+    def history_(self):
+        """The training history, one row per epoch, as a pandas DataFrame.
+
+        Columns: ``epoch`` (counting over all calls, as ``loss_curve_``),
+        ``train_loss`` (``loss_curve_``), ``validation_loss`` and
+        ``validation_score`` (with ``early_stopping=True``, else NaN),
+        ``learning_rate`` (NaN for the full-batch solvers) and ``seconds``.
+        A row is an L-BFGS iteration for ``solver='lbfgs'``.
+        """
+        import pandas as pd
+
+        check_is_fitted(self, "loss_curve_")
+        columns = {
+            "train_loss": self.loss_curve_,
+            "validation_loss": getattr(self, "_validation_loss_curve", None),
+            "validation_score": self.validation_scores_,
+            "learning_rate": getattr(self, "_learning_rate_curve", None),
+            "seconds": getattr(self, "_epoch_seconds", None),
+        }
+        n = len(self.loss_curve_)
+        frame = {"epoch": np.arange(1, n + 1)}
+        for name, values in columns.items():
+            column = np.full(n, np.nan)
+            values = [] if values is None else values[:n]
+            # an epoch that diverged has a loss but no validation: NaN at the end
+            column[: len(values)] = values
+            frame[name] = column
+        return pd.DataFrame(frame)
 
     def _combine_weights(self, X, y_encoded, sample_weight):
         """Sample weight times class weight, or None when all are equal."""
@@ -641,6 +706,43 @@ class BaseDeepEstimator(BaseEstimator):
 
     def __sklearn_tags__(self):
         return self._input_kind.update_tags(super().__sklearn_tags__())
+
+
+class _SklearnTasks:
+    """A fit as a task of scikit-learn 1.9's callback API, epochs as subtasks.
+
+    The root task ("fit") merges into a search's task when the search
+    propagated its callbacks (its ProgressBar then shows our epochs under
+    its own bar); each epoch is a leaf subtask. An ``on_fit_task_end`` that
+    returns True stops training after that epoch, as StopTraining does.
+    """
+
+    def __init__(self, estimator, n_epochs, fit_data):
+        X, y, sample_weight = fit_data or (None, None, None)
+        self.estimator = estimator
+        self.data = {"X": X, "y": y, "metadata": {"sample_weight": sample_weight}}
+        self.root = estimator._init_callback_context(
+            task_name="fit", max_subtasks=n_epochs
+        )
+        self.root.call_on_fit_task_begin(estimator=estimator, **self.data)
+        self.epoch = None
+
+    def notify(self, hook):
+        estimator = self.estimator
+        if hook == "on_epoch_begin":
+            self.epoch = self.root.subcontext(task_name="epoch")
+            self.epoch.call_on_fit_task_begin(estimator=estimator, **self.data)
+        elif hook == "on_epoch_end":
+            # the estimator predicts as it is now: the hooks' fitted_estimator
+            stop = self.epoch.call_on_fit_task_end(
+                estimator=estimator, reconstruction_attributes=dict, **self.data
+            )
+            if stop:
+                raise StopTraining("a scikit-learn callback asked to stop")
+        elif hook == "on_train_end":
+            self.root.call_on_fit_task_end(
+                estimator=estimator, reconstruction_attributes=dict, **self.data
+            )
 
 
 @contextlib.contextmanager

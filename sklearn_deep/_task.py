@@ -22,6 +22,11 @@ from sklearn.utils.validation import column_or_1d
 from sklearn_deep.utils._compat import _fit_context
 
 
+def _two_floats(a, b):
+    """Two 0-d device tensors as Python floats, in one synchronisation."""
+    return tuple(torch.stack([a.float(), b.float()]).tolist())
+
+
 def _is_stochastic(est):
     from sklearn_deep._engine import STOCHASTIC_SOLVERS
 
@@ -149,7 +154,7 @@ class ClassifierTaskMixin(ClassifierMixin):
         return (per_sample * weight).sum() / weight.sum()
 
     def _validation_score(self, valid):
-        """Accuracy on the early-stopping split, computed on the device."""
+        """Accuracy and loss on the early-stopping split: one synchronisation."""
         logits = self._forward_tensors(valid.inputs)
         if self._target_kind == "multiclass":
             correct = logits.argmax(1) == valid.target
@@ -157,8 +162,10 @@ class ClassifierTaskMixin(ClassifierMixin):
             correct = ((logits > 0) == (valid.target > 0.5)).all(1)
         correct = correct.float()
         if valid.weight is None:
-            return correct.mean().item()
-        return ((correct * valid.weight).sum() / valid.weight.sum()).item()
+            score = correct.mean()
+        else:
+            score = (correct * valid.weight).sum() / valid.weight.sum()
+        return _two_floats(score, self._loss(logits, valid.target, valid.weight))
 
     def _logits_to_labels(self, logits):
         if self._target_kind == "multilabel":
@@ -308,7 +315,7 @@ class RegressorTaskMixin(RegressorMixin):
         return 0.5 * (per_sample * weight).sum() / weight.sum()
 
     def _validation_score(self, valid):
-        """R^2 (averaged over targets) on the early-stopping split."""
+        """R^2 (averaged over targets) and loss on the early-stopping split."""
         pred = self._forward_tensors(valid.inputs).float()
         target = valid.target
         w = (
@@ -324,7 +331,7 @@ class RegressorTaskMixin(RegressorMixin):
             1 - ss_res / ss_tot.clamp_min(torch.finfo(ss_tot.dtype).tiny),
             (ss_res == 0).float(),
         )
-        return r2.mean().item()
+        return _two_floats(r2.mean(), self._loss(pred, target, valid.weight))
 
     def predict(self, X):
         """Predict target values.
