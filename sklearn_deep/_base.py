@@ -174,6 +174,40 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
     # fast predict path, tags and the X docs (see _data's input kinds)
     _input_kind = TableInput()
 
+    if SKLEARN_CALLBACKS:
+
+        def set_callbacks(self, *callbacks):
+            """Set scikit-learn callbacks (``sklearn.callback``, scikit-learn 1.9).
+
+            The fit is a task whose subtasks are the epochs, so a search's
+            ``ProgressBar`` shows them; a callback's ``on_fit_task_end``
+            returning True stops training after that epoch. This package's
+            own callbacks go in the ``callbacks`` parameter instead.
+
+            Parameters
+            ----------
+            *callbacks : callback instances
+                Objects following scikit-learn's ``FitCallback`` protocol.
+
+            Returns
+            -------
+            self : object
+                The estimator itself.
+            """
+            name = type(self).__name__
+            for callback in callbacks:
+                if hasattr(callback, "on_epoch_end") and not hasattr(
+                    callback, "on_fit_task_end"
+                ):
+                    what = type(callback).__name__
+                    raise TypeError(
+                        f"{what} is a sklearn_deep callback: pass it as "
+                        f"{name}(callbacks=[{what}(...)]) (or set_params("
+                        f"callbacks=[...])); set_callbacks takes scikit-learn's "
+                        f"callbacks (sklearn.callback)."
+                    )
+            return super().set_callbacks(*callbacks)
+
     # ------------------------------------------------------------------
     # Hooks a family may override
 

@@ -260,7 +260,7 @@ def check_callbacks(callbacks, name):
             if not attr.startswith("_")
         } | {
             attr
-            for attr, value in vars(callback).items()
+            for attr, value in getattr(callback, "__dict__", {}).items()
             if callable(value) and not attr.startswith("_")
         }
         hooks = [hook for hook in HOOKS if hook in methods]
