@@ -220,6 +220,9 @@ class ProgressBar(Callback):
             bar.total = 1
             bar.set_postfix({"loss": f"{estimator.loss_:.4g}"}, refresh=False)
             bar.update(1)
+        elif bar.total is not None and bar.n < bar.total:
+            bar.total = bar.n  # stopped early: the bar ends full, at the last epoch
+            bar.refresh()
         bar.close()
 
     def __getstate__(self):

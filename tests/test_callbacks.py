@@ -267,6 +267,12 @@ def test_progress_bar_shows_epochs_and_the_validation_score(iris, capsys):
     assert "MLPClassifier" in text and "5/5" in text
     assert "loss=" in text and "validation_score=" in text
     assert "validation_loss=" in text
+    # stopped early by n_iter_no_change: the bar ends full at the last epoch
+    out = io.StringIO()
+    bar = ProgressBar(tqdm_kwargs={"file": out})
+    clf = small_mlp(max_iter=50, tol=10.0, n_iter_no_change=1, callbacks=[bar])
+    clf.fit(X, y)
+    assert f"{clf.n_iter_}/{clf.n_iter_}" in out.getvalue() and clf.n_iter_ < 50
     # negative control: no callback, no output at all
     small_mlp(max_iter=5).fit(X, y)
     captured = capsys.readouterr()
