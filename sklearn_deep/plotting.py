@@ -30,136 +30,6 @@ def _trained_estimator(estimator):
     return estimator
 
 
-class LossCurveDisplay:
-    """The training loss per epoch, and the validation score when there is one.
-
-    Build it with :meth:`from_estimator`; ``plot`` draws it with matplotlib
-    (install ``sklearn-deep[plot]``).
-
-    Parameters
-    ----------
-    loss_curve : array-like of shape (n_epochs,)
-        The training loss of each epoch.
-
-    validation_scores : array-like of shape (n_epochs,) or None, default=None
-        The validation score of each epoch (``early_stopping=True``).
-
-    estimator_name : str or None, default=None
-        Name used in the title.
-
-    Attributes
-    ----------
-    ax_ : matplotlib Axes
-        The axes of the loss.
-
-    ax_score_ : matplotlib Axes or None
-        The twin axes of the validation score.
-
-    figure_ : matplotlib Figure
-        The figure.
-
-    line_ : matplotlib Line2D
-        The loss line.
-
-    See Also
-    --------
-    sklearn.model_selection.LearningCurveDisplay : Scores against training size.
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> from sklearn.datasets import load_iris
-    >>> from sklearn_deep import MLPClassifier
-    >>> from sklearn_deep.plotting import LossCurveDisplay
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = MLPClassifier(max_iter=20, random_state=0).fit(X, y)
-    >>> disp = LossCurveDisplay.from_estimator(clf)
-    >>> len(disp.line_.get_xdata())
-    20
-    """
-
-    def __init__(self, *, loss_curve, validation_scores=None, estimator_name=None):
-        self.loss_curve = loss_curve
-        self.validation_scores = validation_scores
-        self.estimator_name = estimator_name
-
-    def plot(self, ax=None, *, loss_kw=None, score_kw=None):
-        """Draw the curves.
-
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Where to draw; a new figure when None.
-
-        loss_kw : dict, default=None
-            Keyword arguments of the loss line's ``plot`` call.
-
-        score_kw : dict, default=None
-            Keyword arguments of the validation line's ``plot`` call.
-
-        Returns
-        -------
-        display : LossCurveDisplay
-            This object, with the matplotlib artists stored.
-        """
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots()
-        epochs = np.arange(1, len(self.loss_curve) + 1)
-        style = {"color": "C0", "label": "training loss"}
-        if len(epochs) == 1:  # a closed-form fit has a single point
-            style["marker"] = "o"
-        (self.line_,) = ax.plot(epochs, self.loss_curve, **{**style, **(loss_kw or {})})
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("training loss")
-        self.ax_score_ = None
-        if self.validation_scores is not None and len(self.validation_scores):
-            self.ax_score_ = ax.twinx()
-            self.ax_score_.plot(
-                epochs[: len(self.validation_scores)],
-                self.validation_scores,
-                **{"color": "C1", "label": "validation score", **(score_kw or {})},
-            )
-            self.ax_score_.set_ylabel("validation score")
-        if self.estimator_name:
-            ax.set_title(self.estimator_name)
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
-
-    @classmethod
-    def from_estimator(cls, estimator, *, ax=None, name=None):
-        """Plot the training history of a fitted sklearn_deep estimator.
-
-        Parameters
-        ----------
-        estimator : estimator, Pipeline or search
-            A fitted sklearn_deep estimator, a pipeline ending in one, or a
-            fitted search (``GridSearchCV``, ...) whose ``best_estimator_``
-            is one.
-
-        ax : matplotlib Axes, default=None
-            Where to draw; a new figure when None.
-
-        name : str, default=None
-            Title; the estimator's class name when None.
-
-        Returns
-        -------
-        display : LossCurveDisplay
-            The drawn display.
-        """
-        estimator = _trained_estimator(estimator)
-        display = cls(
-            loss_curve=estimator.loss_curve_,
-            validation_scores=getattr(estimator, "validation_scores_", None),
-            estimator_name=name or type(estimator).__name__,
-        )
-        return display.plot(ax=ax)
-
-
 class TrainingCurveDisplay:
     """Training and validation loss per epoch, the validation score, the best epoch.
 
@@ -264,7 +134,8 @@ class TrainingCurveDisplay:
 
         if ax is None:
             _, ax = plt.subplots()
-        epochs = np.arange(1, len(self.train_loss) + 1)
+        train_loss, validation_loss, validation_score, best_epoch = self._curves()
+        epochs = np.arange(1, len(train_loss) + 1)
         marker = {"marker": "o"} if len(epochs) == 1 else {}  # one closed-form point
         self.lines_ = {}
 
@@ -278,17 +149,17 @@ class TrainingCurveDisplay:
                 **{"color": color, "label": label, **marker, **style, **kwargs},
             )
 
-        draw(ax, self.train_loss, "training loss", "C0", loss_kw or {})
-        if self.validation_loss is not None:
-            draw(ax, self.validation_loss, "validation loss", "C1", loss_kw or {})
+        draw(ax, train_loss, "training loss", "C0", loss_kw or {})
+        if validation_loss is not None:
+            draw(ax, validation_loss, "validation loss", "C1", loss_kw or {})
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
         self.ax_score_ = None
-        if self.validation_score is not None and len(self.validation_score):
+        if validation_score is not None and len(validation_score):
             self.ax_score_ = ax.twinx()
             draw(
                 self.ax_score_,
-                self.validation_score,
+                validation_score,
                 "validation score",
                 "C2",
                 score_kw or {},
@@ -296,12 +167,12 @@ class TrainingCurveDisplay:
             )
             self.ax_score_.set_ylabel("validation score")
         self.best_epoch_line_ = None
-        if self.best_epoch is not None:
+        if best_epoch is not None:
             self.best_epoch_line_ = ax.axvline(
-                self.best_epoch,
+                best_epoch,
                 color="0.4",
                 linestyle=":",
-                label=f"best epoch ({self.best_epoch})",
+                label=f"best epoch ({best_epoch})",
             )
         handles = list(self.lines_.values())
         if self.best_epoch_line_ is not None:
@@ -312,6 +183,14 @@ class TrainingCurveDisplay:
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+    def _curves(self):
+        return (
+            self.train_loss,
+            self.validation_loss,
+            self.validation_score,
+            self.best_epoch,
+        )
 
     @classmethod
     def from_estimator(cls, estimator, *, ax=None, name=None):
@@ -336,6 +215,11 @@ class TrainingCurveDisplay:
             The drawn display.
         """
         estimator = _trained_estimator(estimator)
+        display = cls._from_fitted(estimator, name or type(estimator).__name__)
+        return display.plot(ax=ax)
+
+    @classmethod
+    def _from_fitted(cls, estimator, name):
         history = estimator.history_
         score = history["validation_score"]
         has_score = bool(score.notna().any())
@@ -343,7 +227,7 @@ class TrainingCurveDisplay:
         best_epoch = None
         if best.notna().any():
             best_epoch = int(history["epoch"][best.idxmax()])  # the first best
-        display = cls(
+        return cls(
             train_loss=history["train_loss"].to_numpy(),
             validation_loss=(
                 history["validation_loss"].to_numpy()
@@ -352,6 +236,75 @@ class TrainingCurveDisplay:
             ),
             validation_score=score.to_numpy() if has_score else None,
             best_epoch=best_epoch,
-            estimator_name=name or type(estimator).__name__,
+            estimator_name=name,
         )
-        return display.plot(ax=ax)
+
+
+class LossCurveDisplay(TrainingCurveDisplay):
+    """The training loss per epoch, and the validation score when there is one.
+
+    The thinner sibling of :class:`TrainingCurveDisplay` (same ``plot`` and
+    ``from_estimator``), without the validation loss and the best-epoch mark.
+
+    Parameters
+    ----------
+    loss_curve : array-like of shape (n_epochs,)
+        The training loss of each epoch.
+
+    validation_scores : array-like of shape (n_epochs,) or None, default=None
+        The validation score of each epoch (``early_stopping=True``).
+
+    estimator_name : str or None, default=None
+        Name used in the title.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        The axes of the loss.
+
+    ax_score_ : matplotlib Axes or None
+        The twin axes of the validation score.
+
+    figure_ : matplotlib Figure
+        The figure.
+
+    line_ : matplotlib Line2D
+        The loss line.
+
+    See Also
+    --------
+    TrainingCurveDisplay : With the validation loss and the best epoch.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_deep import MLPClassifier
+    >>> from sklearn_deep.plotting import LossCurveDisplay
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = MLPClassifier(max_iter=20, random_state=0).fit(X, y)
+    >>> disp = LossCurveDisplay.from_estimator(clf)
+    >>> len(disp.line_.get_xdata())
+    20
+    """
+
+    def __init__(self, *, loss_curve, validation_scores=None, estimator_name=None):
+        self.loss_curve = loss_curve
+        self.validation_scores = validation_scores
+        self.estimator_name = estimator_name
+
+    @property
+    def line_(self):
+        return self.lines_["training loss"]
+
+    def _curves(self):
+        return self.loss_curve, None, self.validation_scores, None
+
+    @classmethod
+    def _from_fitted(cls, estimator, name):
+        return cls(
+            loss_curve=estimator.loss_curve_,
+            validation_scores=getattr(estimator, "validation_scores_", None),
+            estimator_name=name,
+        )
