@@ -601,6 +601,8 @@ class _StochasticRun:
         width = len(str(self.config.max_iter))
         line = f"epoch {history.n_iter:>{width}}  loss {loss:.6f}"
         if score is not None:
+            if history.validation_loss_curve:
+                line += f"  validation loss {history.validation_loss_curve[-1]:.6f}"
             line += f"  validation score {score:.4f}"
             if score == history.best_validation_score:
                 line += " *"
