@@ -3,7 +3,8 @@
 A callback is any object with some of the methods below; subclassing
 :class:`Callback` is optional and only provides no-op defaults. Hooks receive
 the estimator being fitted, whose history attributes (``loss_curve_``,
-``validation_scores_``, ``n_iter_``) are up to date when ``on_epoch_end`` runs.
+``validation_scores_``, ``n_iter_``, ``history_``) are up to date when
+``on_epoch_end`` runs.
 """
 
 import difflib
@@ -178,7 +179,7 @@ class ProgressBar(Callback):
     >>> from sklearn_deep.callbacks import ProgressBar
     >>> X, y = load_iris(return_X_y=True)
     >>> bar = ProgressBar(tqdm_kwargs={"disable": True})
-    >>> clf = MLPClassifier(max_iter=5, callbacks=[bar]).fit(X, y)  # doctest: +SKIP
+    >>> clf = MLPClassifier(max_iter=5, callbacks=[bar]).fit(X, y)
     """
 
     def __init__(self, leave=True, tqdm_kwargs=None):
@@ -194,6 +195,9 @@ class ProgressBar(Callback):
                 "`pip install sklearn-deep[progress]` (or `pip install tqdm`), "
                 "or remove ProgressBar from callbacks."
             ) from exc
+        stale = self.__dict__.pop("_bar", None)
+        if stale is not None:  # left open by a fit that failed
+            stale.close()
         self._bar = tqdm(
             total=getattr(estimator, "_max_iter", None),
             desc=type(estimator).__name__,

@@ -279,6 +279,26 @@ def test_progress_bar_shows_epochs_and_the_validation_score(iris, capsys):
     assert captured.out == "" and captured.err == ""
 
 
+def test_progress_bar_after_a_failed_fit_starts_a_new_bar(iris):
+    X, y = iris
+
+    class FailOnce(Callback):
+        def on_epoch_end(self, estimator, epoch, loss, validation_score):
+            if epoch == 2 and not getattr(self, "failed", False):
+                self.failed = True
+                raise RuntimeError("boom")
+
+    out = io.StringIO()
+    bar = ProgressBar(tqdm_kwargs={"file": out})
+    clf = small_mlp(max_iter=3, callbacks=[FailOnce(), bar])
+    with pytest.raises(RuntimeError):
+        clf.fit(X, y)
+    stale = bar._bar
+    clf.fit(X, y)
+    assert stale.disable  # closed: tqdm disables a bar when it closes it
+    assert "3/3" in out.getvalue() and not hasattr(bar, "_bar")
+
+
 def test_progress_bar_of_a_full_batch_solver_ends_at_one_step(iris):
     X, y = iris
     out = io.StringIO()
