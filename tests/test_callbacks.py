@@ -356,6 +356,26 @@ def test_set_callbacks_on_our_estimator_and_stopping(iris):
 
 
 @needs_sklearn_callbacks
+def test_scoring_monitor_scores_each_epoch_as_it_was(iris):
+    from sklearn.callback import ScoringMonitor
+
+    X, y = iris
+    monitor = ScoringMonitor(scoring="accuracy")
+    params = dict(max_iter=4, learning_rate_init=0.01, batch_size=50)
+    clf = small_mlp(**params).set_callbacks(monitor).fit(X, y)
+    log = monitor.get_logs().data_as_pandas.set_index("task_id_path")
+    epochs = log[log["task_name"] == "epoch"]["accuracy"].tolist()
+    assert len(epochs) == 4
+    assert log.loc[[(0,)], "accuracy"].item() == clf.score(X, y)  # the fit task
+    # epoch 2's score is that of a twin fit that stops after 2 epochs
+    assert epochs[1] == small_mlp(**{**params, "max_iter": 2}).fit(X, y).score(X, y)
+    assert len(set(epochs)) > 1  # negative control: not the final model each time
+    # a scikit-learn callback in callbacks= is refused with a pointer
+    with pytest.raises(TypeError, match="set_callbacks"):
+        small_mlp(callbacks=[monitor]).fit(X, y)
+
+
+@needs_sklearn_callbacks
 def test_a_failed_fit_still_tears_the_sklearn_callbacks_down(iris):
     X, y = iris
 
