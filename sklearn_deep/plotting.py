@@ -279,14 +279,10 @@ class LossCurveDisplay(TrainingCurveDisplay):
     --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
-    >>> from sklearn.datasets import load_iris
-    >>> from sklearn_deep import MLPClassifier
     >>> from sklearn_deep.plotting import LossCurveDisplay
-    >>> X, y = load_iris(return_X_y=True)
-    >>> clf = MLPClassifier(max_iter=20, random_state=0).fit(X, y)
-    >>> disp = LossCurveDisplay.from_estimator(clf)
+    >>> disp = LossCurveDisplay(loss_curve=[1.0, 0.6, 0.4]).plot()
     >>> len(disp.line_.get_xdata())
-    20
+    3
     """
 
     def __init__(self, *, loss_curve, validation_scores=None, estimator_name=None):
