@@ -167,8 +167,9 @@ class BaseDeepEstimator(BaseEstimator):
         """Return a fresh ``torch.nn.Module`` mapping inputs to logits."""
         raise NotImplementedError
 
-    def _penalty(self):
-        """The penalty (``_engine.Penalty``); scikit-learn's MLP rule here.
+    def _penalty(self, n_samples):
+        """The penalty (``_engine.Penalty``) of a fit on ``n_samples``; scikit-learn's
+        MLP rule here.
 
         ``alpha`` is divided by the batch's total sample weight, except for
         AdamW, where it is the decoupled weight decay.
@@ -379,7 +380,9 @@ class BaseDeepEstimator(BaseEstimator):
             self._max_iter = self._effective_max_iter(n_samples)
         stochastic = solver in _engine.STOCHASTIC_SOLVERS
         penalty = dataclasses.replace(
-            self._penalty(), decoupled=solver == "adamw", weight_mean=self._weight_mean
+            self._penalty(n_samples),
+            decoupled=solver == "adamw",
+            weight_mean=self._weight_mean,
         )
         return _engine.TrainConfig(
             solver=solver,
