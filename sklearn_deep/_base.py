@@ -536,6 +536,31 @@ class BaseDeepEstimator(BaseEstimator):
                 inputs = kind.to_tensors(self, kind.validate(self, X, reset=False))
         return self._forward_tensors(inputs).float().cpu().numpy()
 
+    def network_inputs(self, X):
+        """The tensors that ``module_`` takes for X, made as ``predict`` makes them.
+
+        For tools that work on the network itself, such as
+        ``shap.GradientExplainer(estimator.module_, estimator.network_inputs(X))``:
+        X is validated and converted exactly as for ``predict`` (images to
+        ``(n_samples, C, H, W)``, sequences padded to ``(n_samples, T,
+        n_features)``), as float32 tensors on the CPU. ``module_(*inputs)``
+        returns logits (use ``module_.eval()`` first, to turn dropout off).
+
+        Parameters
+        ----------
+        {{X}}
+
+        Returns
+        -------
+        inputs : tuple of torch.Tensor
+            The network's inputs: one tensor, or with padded sequences of
+            different lengths the values and their lengths.
+        """
+        check_is_fitted(self, "module_")
+        kind = self._input_kind
+        with _numeric_hint():
+            return tuple(kind.to_tensors(self, kind.validate(self, X, reset=False)))
+
     def _forward_tensors(self, inputs):
         """Network output for CPU or device tensors, in chunks, on the device."""
         device = self._device
