@@ -60,6 +60,7 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 html_sidebars = {"install": [], "migrating_*": []}
+toc_object_entries_show_parents = "hide"  # "fit()", not "MLPClassifier.fit()"
 html_static_path = []
 
 # ---------------------------------------------------------------------------
@@ -69,9 +70,11 @@ html_static_path = []
 def _write_inventory(path, project_name, project_version, entries):
     """Write a Sphinx version-2 ``objects.inv``: ``entries`` are
     ``(name, domain:role, uri)`` or ``(name, domain:role, uri, title)``;
-    ``$`` in a uri stands for the name."""
+    ``$`` in a uri stands for the name (written out: Sphinx itself expands a
+    ``$`` only at the end of a uri)."""
     lines = []
     for name, role, uri, *title in sorted(set(entries)):
+        uri = uri.replace("$", name)
         lines.append(f"{name} {role} 1 {uri} {title[0] if title else '-'}")
     header = (
         "# Sphinx inventory version 2\n"
@@ -236,7 +239,6 @@ sphinx_gallery_conf = {
     "filename_pattern": r"/plot_",
     "plot_gallery": "True" if _run_gallery else "False",
     "download_all_examples": False,
-    "reference_url": {"sklearn_deep": None},
     "abort_on_example_error": True,
     "within_subsection_order": "FileNameSortKey",
     "matplotlib_animations": False,
