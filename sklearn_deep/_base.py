@@ -215,8 +215,9 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         """Return a fresh ``torch.nn.Module`` mapping inputs to logits."""
         raise NotImplementedError
 
-    def _penalty(self):
-        """The penalty (``_engine.Penalty``); scikit-learn's MLP rule here.
+    def _penalty(self, n_samples):
+        """The penalty (``_engine.Penalty``) of a fit on ``n_samples``; scikit-learn's
+        MLP rule here.
 
         ``alpha`` is divided by the batch's total sample weight, except for
         AdamW, where it is the decoupled weight decay.
@@ -436,7 +437,9 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
             self._max_iter = self._effective_max_iter(n_samples)
         stochastic = solver in _engine.STOCHASTIC_SOLVERS
         penalty = dataclasses.replace(
-            self._penalty(), decoupled=solver == "adamw", weight_mean=self._weight_mean
+            self._penalty(n_samples),
+            decoupled=solver == "adamw",
+            weight_mean=self._weight_mean,
         )
         return _engine.TrainConfig(
             solver=solver,
@@ -631,6 +634,31 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
             with _numeric_hint():
                 inputs = kind.to_tensors(self, kind.validate(self, X, reset=False))
         return self._forward_tensors(inputs).float().cpu().numpy()
+
+    def network_inputs(self, X):
+        """The tensors that ``module_`` takes for X, made as ``predict`` makes them.
+
+        For tools that work on the network itself, such as
+        ``shap.GradientExplainer(estimator.module_, estimator.network_inputs(X))``:
+        X is validated and converted exactly as for ``predict`` (images to
+        ``(n_samples, C, H, W)``, sequences padded to ``(n_samples, T,
+        n_features)``), as float32 tensors on the CPU. ``module_(*inputs)``
+        returns logits (use ``module_.eval()`` first, to turn dropout off).
+
+        Parameters
+        ----------
+        {{X}}
+
+        Returns
+        -------
+        inputs : tuple of torch.Tensor
+            The network's inputs: one tensor, or with padded sequences of
+            different lengths the values and their lengths.
+        """
+        check_is_fitted(self, "module_")
+        kind = self._input_kind
+        with _numeric_hint():
+            return tuple(kind.to_tensors(self, kind.validate(self, X, reset=False)))
 
     def _forward_tensors(self, inputs):
         """Network output for CPU or device tensors, in chunks, on the device."""

@@ -275,15 +275,29 @@ class ClassifierTaskMixin(ClassifierMixin):
 
 
 class RegressorTaskMixin(RegressorMixin):
-    """Regression: half the mean squared error on float32 targets.
+    """Regression: half the mean squared error on float32 targets (or, with
+    ``loss='poisson'``, half the Poisson deviance on a log link).
 
     Several targets (y of shape (n_samples, n_targets)) are predicted jointly.
     """
 
     _multilabel_supported = False
+    # True: predict keeps a 2-D y's shape, (n, 1) included, as scikit-learn's
+    # LinearRegression; False: one target predicts (n,), as its MLPRegressor
+    _predict_keeps_y_shape = False
+
+    def _poisson(self):
+        return getattr(self, "loss", "squared_error") == "poisson"
 
     def _encode_targets(self, y, *, fresh, classes=None):
         y = np.asarray(y, dtype=np.float32)
+        if self._poisson() and np.any(y < 0):
+            raise ValueError(
+                f"loss='poisson' needs targets y >= 0, but y has "
+                f"{int(np.sum(y < 0))} negative value(s) (min {float(y.min())}). "
+                f"Pass counts or other non-negative targets, or use "
+                f"loss='squared_error'."
+            )
         if y.ndim == 1:
             y = y.reshape(-1, 1)
             single = True
@@ -305,10 +319,23 @@ class RegressorTaskMixin(RegressorMixin):
     def _skorch_net(self):
         import skorch
 
+        if self._poisson():
+            return skorch.NeuralNetRegressor, torch.nn.PoissonNLLLoss
         return skorch.NeuralNetRegressor, torch.nn.MSELoss
 
     def _loss(self, output, target, weight):
         output = output.float()
+        if self._poisson():
+            # half the Poisson deviance with a log link, as scikit-learn's MLP:
+            # mean over samples of sum over targets of y log(y / mu) - y + mu,
+            # mu = exp(output), written stably in the network's output
+            per_sample = (
+                torch.exp(output) - target * output + torch.xlogy(target, target)
+            ) - target
+            per_sample = per_sample.sum(1)
+            if weight is None:
+                return per_sample.mean()
+            return (per_sample * weight).sum() / weight.sum()
         if weight is None:
             return 0.5 * F.mse_loss(output, target)
         per_sample = ((output - target) ** 2).mean(1)
@@ -317,6 +344,8 @@ class RegressorTaskMixin(RegressorMixin):
     def _validation_score(self, valid):
         """R^2 (averaged over targets) and loss on the early-stopping split."""
         pred = self._forward_tensors(valid.inputs).float()
+        if self._poisson():
+            pred = torch.exp(pred)
         target = valid.target
         w = (
             torch.ones(len(target), 1, device=target.device)
@@ -343,10 +372,18 @@ class RegressorTaskMixin(RegressorMixin):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            The predicted values, shaped as the ``y`` given to ``fit``.
+            The predicted values: one column (y of shape (n_samples,), or
+            (n_samples, 1) for the networks, as scikit-learn's MLPRegressor)
+            is returned 1-D; several targets, and a ``(n_samples, 1)`` y for
+            LinearRegression (as scikit-learn's), stay 2-D.
         """
         out = self._forward(X).astype(np.float64)
-        return out.ravel() if self._single_output else out
+        if self._poisson():
+            out = np.exp(out)
+        single = self._single_output or (
+            out.shape[1] == 1 and not self._predict_keeps_y_shape
+        )
+        return out.ravel() if single else out
 
     @available_if(_is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)
