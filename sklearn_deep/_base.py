@@ -472,9 +472,9 @@ class BaseDeepEstimator(BaseEstimator):
     def _validation_split(self, y_encoded, n_samples):
         """Indices of the training and early-stopping samples, as scikit-learn.
 
-        Binary problems are stratified (scikit-learn stratifies single-output
-        classification); a split that cannot be stratified falls back to a
-        plain one.
+        Binary problems are stratified, as scikit-learn stratifies
+        single-output classification; like it, a class too small to be split
+        is an error.
         """
         index = np.arange(n_samples)
         seed = int(self._rng.randint(_MAX_SEED))
@@ -488,12 +488,20 @@ class BaseDeepEstimator(BaseEstimator):
                 random_state=seed,
                 stratify=stratify,
             )
-        except ValueError:
+        except ValueError as exc:
             if stratify is None:
                 raise
-            train, valid = train_test_split(
-                index, test_size=self.validation_fraction, random_state=seed
-            )
+            counts = np.bincount(stratify.astype(np.int64), minlength=2).tolist()
+            raise ValueError(
+                f"early_stopping=True holds out a validation split stratified by "
+                f"class, as scikit-learn's MLP does, and these {n_samples} "
+                f"samples cannot be split so (samples per class: "
+                f"{dict(zip(self.classes_.tolist(), counts))}, "
+                f"validation_fraction={self.validation_fraction}): each class "
+                f"needs 2 samples or more, and a share of both splits. Pass more "
+                f"samples of the rare class, change validation_fraction, or set "
+                f"early_stopping=False."
+            ) from exc
         if len(valid) < 2:
             raise ValueError(
                 f"The validation set is too small ({len(valid)} of {n_samples} "
