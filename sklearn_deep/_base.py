@@ -11,6 +11,7 @@ import contextlib
 import copy
 import dataclasses
 import functools
+import threading
 from numbers import Integral, Real
 
 import numpy as np
@@ -25,7 +26,7 @@ from sklearn.utils.validation import (
 
 from sklearn_deep import _engine
 from sklearn_deep._data import Batch, TableInput, padded_batches, predict_batches
-from sklearn_deep._modules import ACTIVATIONS
+from sklearn_deep._modules import ACTIVATIONS, use_generators
 from sklearn_deep.utils._compat import Interval, StrOptions, _fit_context
 from sklearn_deep.utils._warnings import warn
 
@@ -159,6 +160,11 @@ class BaseDeepEstimator(BaseEstimator):
     # What X is: validation, tensors, the network's input, augmentation, the
     # fast predict path, tags and the X docs (see _data's input kinds)
     _input_kind = TableInput()
+
+    # The parameters that shape the network (or how X is read into it): a
+    # network kept by warm_start or partial_fit must have been built with
+    # their current values
+    _module_params = ()
 
     # ------------------------------------------------------------------
     # Hooks a family may override
@@ -297,6 +303,8 @@ class BaseDeepEstimator(BaseEstimator):
                 "held-out split across calls. Set early_stopping=False."
             )
         fresh = not hasattr(self, "module_") or not (self.warm_start or incremental)
+        if not fresh:
+            self._check_same_network()
 
         kind = self._input_kind
         with _numeric_hint():
@@ -319,27 +327,25 @@ class BaseDeepEstimator(BaseEstimator):
             valid = self._batch(inputs, y_encoded, weight, valid_index).to(device)
         train = self._batch(inputs, y_encoded, weight, train_index).to(device)
 
-        cuda_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda_devices):
-            # the CPU generator and the device's, not torch.manual_seed: that
-            # one seeds every CUDA device and costs ~2 ms per fit on CPU builds
-            torch.random.default_generator.manual_seed(seed)
-            if cuda_devices:
-                with torch.cuda.device(device):
-                    torch.cuda.manual_seed(seed)
-            if fresh:
+        if fresh:
+            with seeded_global_rng(seed, device):  # layers draw their weights
                 # kept so that sklearn_deep.load can rebuild the same network
                 self._module_inputs = kind.network_input(inputs)
                 self.module_ = self._build_module(self._module_inputs, self.n_outputs_)
-                self._optimizer = None
-            self.module_.to(device)
-            if fresh and hasattr(self.module_, "fit_statistics"):
-                # data-dependent layers (input standardisation): training split only
-                self.module_.fit_statistics(*train.inputs)
-            self._device = device
-            self._fitted_precision = self.precision
-            config = self._train_config(len(train), incremental)
-            task = self._engine_task()
+            self._built_with = self._network_params()
+            self._optimizer = None
+        self.module_.to(device)
+        if fresh and hasattr(self.module_, "fit_statistics"):
+            # data-dependent layers (input standardisation): training split only
+            self.module_.fit_statistics(*train.inputs)
+        self._device = device
+        self._fitted_precision = self.precision
+        config = self._train_config(len(train), incremental)
+        task = self._engine_task()
+        # dropout masks come from this fit's generator on the device, never
+        # from torch's global one, which threads share
+        masks = torch.Generator(device=device).manual_seed(seed)
+        with use_generators(masks), _training(self.module_):
             if stochastic:
                 if self._optimizer is None or not incremental:
                     self._optimizer = _engine.make_optimizer(
@@ -365,6 +371,37 @@ class BaseDeepEstimator(BaseEstimator):
                 )
             self._keep_history(history)
         return self
+
+    def _network_params(self):
+        """The values of ``_module_params``, comparable across set_params."""
+        return {name: _comparable(getattr(self, name)) for name in self._module_params}
+
+    def _check_same_network(self):
+        """warm_start and partial_fit continue the fitted network: refuse to
+        when a parameter that shapes it changed since it was built.
+
+        Rebuilding instead would throw away the trained weights that
+        warm_start asks to keep, and keeping them silently would train a
+        network that does not match get_params().
+        """
+        built = getattr(self, "_built_with", None)
+        if built is None:  # fitted by an older version: nothing to compare
+            return
+        now = self._network_params()
+        changed = [
+            name
+            for name in self._module_params
+            if name in built and _comparable(built[name]) != now[name]
+        ]
+        if changed:
+            was = ", ".join(f"{name}={built[name]!r}" for name in changed)
+            is_ = ", ".join(f"{name}={getattr(self, name)!r}" for name in changed)
+            raise ValueError(
+                f"warm_start=True and partial_fit continue the fitted network, "
+                f"which was built with {was}; now {is_}. Set "
+                f"{'them' if len(changed) > 1 else 'it'} back to continue, or "
+                f"set warm_start=False (or fit a clone) to train a new network."
+            )
 
     # ------------------------------------------------------------------
     # The engine's contract: a configuration and a task in, a history out
@@ -545,6 +582,7 @@ class BaseDeepEstimator(BaseEstimator):
         """Network output for CPU or device tensors, in chunks, on the device."""
         device = self._device
         module = self.module_
+        _check_not_training_elsewhere(self, module)
         was_training = module.training
         if was_training:
             module.eval()
@@ -651,6 +689,59 @@ class BaseDeepEstimator(BaseEstimator):
         return self._input_kind.update_tags(super().__sklearn_tags__())
 
 
+# torch.random.fork_rng saves the process-wide generators and restores them on
+# exit: two threads inside it at once would restore each other's states, and
+# seed each other's layers. One seeded build at a time.
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def seeded_global_rng(seed, device):
+    """Torch's global generators seeded with ``seed``, for this thread alone.
+
+    For code that draws from them (layer constructors): the caller's
+    generators are restored afterwards, and other threads wait meanwhile.
+    """
+    cuda_devices = [device.index or 0] if device.type == "cuda" else []
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=cuda_devices):
+        # the CPU generator and the device's, not torch.manual_seed: that
+        # one seeds every CUDA device and costs ~2 ms per fit on CPU builds
+        torch.random.default_generator.manual_seed(seed)
+        if cuda_devices:
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+# The networks being trained, by id, and the thread training each.
+_TRAINING = {}
+
+
+@contextlib.contextmanager
+def _training(module):
+    """Mark ``module`` as being trained by the calling thread, for a block."""
+    _TRAINING[id(module)] = threading.get_ident()
+    try:
+        yield
+    finally:
+        _TRAINING.pop(id(module), None)
+
+
+def _check_not_training_elsewhere(est, module):
+    """A predict from another thread during a fit would switch the network
+    being trained to eval mode and back under the training loop."""
+    owner = _TRAINING.get(id(module))
+    if owner is not None and owner != threading.get_ident():
+        raise RuntimeError(
+            f"{type(est).__name__} is being fitted in another thread, and "
+            f"predicting now would switch the network it trains between "
+            f"training and eval mode. Wait for fit to return (join its thread), "
+            f"predict from a copy taken before the fit (copy.deepcopy), or "
+            f"predict from a callback's on_epoch_end, which runs in the fitting "
+            f"thread."
+        )
+
+
 @contextlib.contextmanager
 def _numeric_hint():
     """Add what to do to numpy's errors about strings or objects in the data."""
@@ -665,6 +756,19 @@ def _numeric_hint():
             f"features first, for example with OneHotEncoder or OrdinalEncoder "
             f"in a Pipeline (and pass numeric targets to a regressor)."
         ) from exc
+
+
+def _comparable(value):
+    """A parameter value as plain, comparable Python: sequences as tuples."""
+    if isinstance(value, str | bytes) or value is None:
+        return value
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _comparable(v)) for k, v in value.items()))
+    if np.iterable(value):
+        return tuple(_comparable(v) for v in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 # Row counts below this take another GEMM kernel on the CPU (measured: a row

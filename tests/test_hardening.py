@@ -916,3 +916,63 @@ def test_early_stopping_split_is_stratified_or_refused_as_in_sklearn(cls):
     y[:2] = "b"  # negative control: two of each class split fine
     est.fit(X, y)
     assert set(est.predict(X)) <= {"a", "b"}
+
+
+# ----------------------------------------------------------------------
+# warm_start and partial_fit with a parameter that shapes the network
+
+# another value of every parameter a family declares in _module_params
+OTHER_VALUES = {
+    "hidden_layer_sizes": (5,),
+    "activation": "tanh",
+    "dropout": 0.3,
+    "fit_intercept": False,
+    "conv_channels": (3,),
+    "kernel_size": 2,
+    "pooling": "max",
+    "global_pooling": "max",
+    "residual": True,
+    "batch_norm": False,
+    "input_scaling": None,
+    "input_shape": (1, 3, 2),
+    "channels_last": True,
+    "cell": "gru",
+    "hidden_size": 5,
+    "num_layers": 2,
+    "bidirectional": True,
+}
+
+
+def _architecture_cases():
+    for cls in CLASSES:
+        for name in cls._module_params:
+            yield pytest.param(cls, name, id=f"{cls.__name__}-{name}")
+
+
+def test_every_architecture_parameter_is_declared_and_tried():
+    declared = {name for cls in CLASSES for name in cls._module_params}
+    assert declared <= set(OTHER_VALUES), declared - set(OTHER_VALUES)
+    for cls in CLASSES:
+        assert set(cls._module_params) <= param_names(cls), cls
+
+
+@pytest.mark.parametrize("cls, name", list(_architecture_cases()))
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_changed_architecture_is_refused_under_warm_start(cls, name, how):
+    X, y = data(cls, "image" if family(cls) == "image" else "table")
+    kwargs = {"classes": np.unique(y)} if is_clf(cls) and how == "partial_fit" else {}
+    est = stochastic(cls, warm_start=how == "warm_start")
+    if name == "pooling" and family(cls) == "image":
+        est.set_params(pooling="max")  # 'auto' resolves to the other value
+    est.fit(X, y) if how == "warm_start" else est.partial_fit(X, y, **kwargs)
+    value = est.get_params()[name]
+    other = OTHER_VALUES[name]
+    if value == other:
+        pooling = "avg" if family(cls) == "image" else "mean"
+        other = {"gru": "lstm", "max": pooling}.get(other, not other)
+    est.set_params(**{name: other})
+    call = est.fit if how == "warm_start" else est.partial_fit
+    assert_rejected(lambda: call(X, y), y, f"built with {name}=", est, X)
+    # negative control: back to the value it was built with, it continues
+    est.set_params(**{name: value})
+    call(X, y)
