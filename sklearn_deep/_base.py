@@ -632,7 +632,12 @@ class BaseDeepEstimator(BaseEstimator):
         change this estimator), the matching loss, and this estimator's
         optimizer settings, ready for ``partial_fit``, ``predict`` or
         ``predict_proba``. skorch works on encoded targets: class indices
-        into ``classes_`` for classifiers, float32 arrays for regressors.
+        into ``classes_`` for classifiers (0/1 for binary and multilabel
+        targets, of any numeric dtype), and for regressors the values, of
+        shape ``(n_samples,)`` or ``(n_samples, n_targets)`` as ``fit``
+        takes them: the loss reads a 1-D y as the single output's column
+        (torch's own ``MSELoss`` would broadcast it to ``(n, n)``). skorch's
+        ``predict`` of a regressor returns ``(n_samples, n_targets)``.
 
         Parameters
         ----------

@@ -55,6 +55,29 @@ def _check_labels_in(labels, known, known_name):
         )
 
 
+def _shaped_like(target, output):
+    """skorch's target as the network's output: a 1-D y of a one-output
+    network as one column (torch would broadcast (n, 1) against (n,) to
+    (n, n)), and integer labels as floats for the binary losses."""
+    if target.ndim == 1 and output.ndim == 2 and output.shape[1] == 1:
+        target = target.reshape(-1, 1)
+    return target.to(output.dtype)
+
+
+class SkorchMSELoss(torch.nn.MSELoss):
+    """``MSELoss`` on the targets our regressors accept: ``(n,)`` or ``(n, k)``."""
+
+    def forward(self, input, target):
+        return super().forward(input, _shaped_like(target, input))
+
+
+class SkorchBCEWithLogitsLoss(torch.nn.BCEWithLogitsLoss):
+    """``BCEWithLogitsLoss`` on 0/1 targets of any dtype, 1-D or one column."""
+
+    def forward(self, input, target):
+        return super().forward(input, _shaped_like(target, input))
+
+
 class ClassifierTaskMixin(ClassifierMixin):
     """Classification: labels through ``classes_``, cross-entropy on logits.
 
@@ -153,9 +176,9 @@ class ClassifierTaskMixin(ClassifierMixin):
         import skorch
 
         if self._target_kind == "binary":
-            return skorch.NeuralNetBinaryClassifier, torch.nn.BCEWithLogitsLoss
+            return skorch.NeuralNetBinaryClassifier, SkorchBCEWithLogitsLoss
         if self._target_kind == "multilabel":
-            return skorch.NeuralNet, torch.nn.BCEWithLogitsLoss
+            return skorch.NeuralNet, SkorchBCEWithLogitsLoss
         return skorch.NeuralNetClassifier, torch.nn.CrossEntropyLoss
 
     def _class_weights(self, y_encoded):
@@ -352,7 +375,7 @@ class RegressorTaskMixin(RegressorMixin):
     def _skorch_net(self):
         import skorch
 
-        return skorch.NeuralNetRegressor, torch.nn.MSELoss
+        return skorch.NeuralNetRegressor, SkorchMSELoss
 
     def _loss(self, output, target, weight):
         output = output.float()
