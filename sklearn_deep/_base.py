@@ -318,7 +318,7 @@ class BaseDeepEstimator(BaseEstimator):
             self._rng = np.random.RandomState(
                 check_random_state(self.random_state).randint(_MAX_SEED)
             )
-        seed = int(self._rng.randint(_MAX_SEED))
+        seed, mask_seed = (int(s) for s in self._rng.randint(_MAX_SEED, size=2))
         generator = torch.Generator().manual_seed(seed)
 
         train_index = valid = None
@@ -343,8 +343,9 @@ class BaseDeepEstimator(BaseEstimator):
         config = self._train_config(len(train), incremental)
         task = self._engine_task()
         # dropout masks come from this fit's generator on the device, never
-        # from torch's global one, which threads share
-        masks = torch.Generator(device=device).manual_seed(seed)
+        # from torch's global one, which threads share; its own seed, so that
+        # the masks do not replay the draws of the batch order
+        masks = torch.Generator(device=device).manual_seed(mask_seed)
         with use_generators(masks), _training(self.module_):
             if stochastic:
                 if self._optimizer is None or not incremental:
