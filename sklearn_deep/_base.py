@@ -11,6 +11,7 @@ import contextlib
 import copy
 import dataclasses
 import functools
+import threading
 from numbers import Integral, Real
 
 import numpy as np
@@ -25,7 +26,7 @@ from sklearn.utils.validation import (
 
 from sklearn_deep import _engine
 from sklearn_deep._data import Batch, TableInput, padded_batches, predict_batches
-from sklearn_deep._modules import ACTIVATIONS
+from sklearn_deep._modules import ACTIVATIONS, use_generators
 from sklearn_deep.callbacks import StopTraining, check_callbacks
 from sklearn_deep.utils._compat import (
     SKLEARN_CALLBACKS,
@@ -208,6 +209,11 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                     )
             return super().set_callbacks(*callbacks)
 
+    # The parameters that shape the network (or how X is read into it): a
+    # network kept by warm_start or partial_fit must have been built with
+    # their current values
+    _module_params = ()
+
     # ------------------------------------------------------------------
     # Hooks a family may override
 
@@ -349,6 +355,8 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                 "held-out split across calls. Set early_stopping=False."
             )
         fresh = not hasattr(self, "module_") or not (self.warm_start or incremental)
+        if not fresh:
+            self._check_same_network()
 
         kind = self._input_kind
         with _numeric_hint():
@@ -362,7 +370,7 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
             self._rng = np.random.RandomState(
                 check_random_state(self.random_state).randint(_MAX_SEED)
             )
-        seed = int(self._rng.randint(_MAX_SEED))
+        seed, mask_seed = (int(s) for s in self._rng.randint(_MAX_SEED, size=2))
         generator = torch.Generator().manual_seed(seed)
 
         train_index = valid = None
@@ -371,29 +379,28 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
             valid = self._batch(inputs, y_encoded, weight, valid_index).to(device)
         train = self._batch(inputs, y_encoded, weight, train_index).to(device)
 
-        cuda_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda_devices):
-            # the CPU generator and the device's, not torch.manual_seed: that
-            # one seeds every CUDA device and costs ~2 ms per fit on CPU builds
-            torch.random.default_generator.manual_seed(seed)
-            if cuda_devices:
-                with torch.cuda.device(device):
-                    torch.cuda.manual_seed(seed)
-            if fresh:
+        if fresh:
+            with seeded_global_rng(seed, device):  # layers draw their weights
                 # kept so that sklearn_deep.load can rebuild the same network
                 self._module_inputs = kind.network_input(inputs)
                 self.module_ = self._build_module(self._module_inputs, self.n_outputs_)
-                self._optimizer = None
-            self.module_.to(device)
-            if fresh and hasattr(self.module_, "fit_statistics"):
-                # data-dependent layers (input standardisation): training split only
-                self.module_.fit_statistics(*train.inputs)
-            self._device = device
-            self._fitted_precision = self.precision
-            config = self._train_config(
-                len(train), incremental, fit_data=(X, y, sample_weight)
-            )
-            task = self._engine_task()
+            self._built_with = self._network_params()
+            self._optimizer = None
+        self.module_.to(device)
+        if fresh and hasattr(self.module_, "fit_statistics"):
+            # data-dependent layers (input standardisation): training split only
+            self.module_.fit_statistics(*train.inputs)
+        self._device = device
+        self._fitted_precision = self.precision
+        config = self._train_config(
+            len(train), incremental, fit_data=(X, y, sample_weight)
+        )
+        task = self._engine_task()
+        # dropout masks come from this fit's generator on the device, never
+        # from torch's global one, which threads share; its own seed, so that
+        # the masks do not replay the draws of the batch order
+        masks = torch.Generator(device=device).manual_seed(mask_seed)
+        with use_generators(masks), _training(self.module_):
             if stochastic:
                 if self._optimizer is None or not incremental:
                     self._optimizer = _engine.make_optimizer(
@@ -419,6 +426,37 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                 )
             self._keep_history(history)
         return self
+
+    def _network_params(self):
+        """The values of ``_module_params``, comparable across set_params."""
+        return {name: _comparable(getattr(self, name)) for name in self._module_params}
+
+    def _check_same_network(self):
+        """warm_start and partial_fit continue the fitted network: refuse to
+        when a parameter that shapes it changed since it was built.
+
+        Rebuilding instead would throw away the trained weights that
+        warm_start asks to keep, and keeping them silently would train a
+        network that does not match get_params().
+        """
+        built = getattr(self, "_built_with", None)
+        if built is None:  # fitted by an older version: nothing to compare
+            return
+        now = self._network_params()
+        changed = [
+            name
+            for name in self._module_params
+            if name in built and _comparable(built[name]) != now[name]
+        ]
+        if changed:
+            was = ", ".join(f"{name}={built[name]!r}" for name in changed)
+            is_ = ", ".join(f"{name}={getattr(self, name)!r}" for name in changed)
+            raise ValueError(
+                f"warm_start=True and partial_fit continue the fitted network, "
+                f"which was built with {was}; now {is_}. Set "
+                f"{'them' if len(changed) > 1 else 'it'} back to continue, or "
+                f"set warm_start=False (or fit a clone) to train a new network."
+            )
 
     # ------------------------------------------------------------------
     # The engine's contract: a configuration and a task in, a history out
@@ -574,9 +612,9 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
     def _validation_split(self, y_encoded, n_samples):
         """Indices of the training and early-stopping samples, as scikit-learn.
 
-        Binary problems are stratified (scikit-learn stratifies single-output
-        classification); a split that cannot be stratified falls back to a
-        plain one.
+        Binary problems are stratified, as scikit-learn stratifies
+        single-output classification; like it, a class too small to be split
+        is an error.
         """
         index = np.arange(n_samples)
         seed = int(self._rng.randint(_MAX_SEED))
@@ -590,12 +628,20 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                 random_state=seed,
                 stratify=stratify,
             )
-        except ValueError:
+        except ValueError as exc:
             if stratify is None:
                 raise
-            train, valid = train_test_split(
-                index, test_size=self.validation_fraction, random_state=seed
-            )
+            counts = np.bincount(stratify.astype(np.int64), minlength=2).tolist()
+            raise ValueError(
+                f"early_stopping=True holds out a validation split stratified by "
+                f"class, as scikit-learn's MLP does, and these {n_samples} "
+                f"samples cannot be split so (samples per class: "
+                f"{dict(zip(self.classes_.tolist(), counts))}, "
+                f"validation_fraction={self.validation_fraction}): each class "
+                f"needs 2 samples or more, and a share of both splits. Pass more "
+                f"samples of the rare class, change validation_fraction, or set "
+                f"early_stopping=False."
+            ) from exc
         if len(valid) < 2:
             raise ValueError(
                 f"The validation set is too small ({len(valid)} of {n_samples} "
@@ -664,6 +710,7 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         """Network output for CPU or device tensors, in chunks, on the device."""
         device = self._device
         module = self.module_
+        _check_not_training_elsewhere(self, module)
         was_training = module.training
         if was_training:
             module.eval()
@@ -713,7 +760,12 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         change this estimator), the matching loss, and this estimator's
         optimizer settings, ready for ``partial_fit``, ``predict`` or
         ``predict_proba``. skorch works on encoded targets: class indices
-        into ``classes_`` for classifiers, float32 arrays for regressors.
+        into ``classes_`` for classifiers (0/1 for binary and multilabel
+        targets, of any numeric dtype), and for regressors the values, of
+        shape ``(n_samples,)`` or ``(n_samples, n_targets)`` as ``fit``
+        takes them: the loss reads a 1-D y as the single output's column
+        (torch's own ``MSELoss`` would broadcast it to ``(n, n)``). skorch's
+        ``predict`` of a regressor returns ``(n_samples, n_targets)``.
 
         Parameters
         ----------
@@ -807,6 +859,59 @@ class _SklearnTasks:
             )
 
 
+# torch.random.fork_rng saves the process-wide generators and restores them on
+# exit: two threads inside it at once would restore each other's states, and
+# seed each other's layers. One seeded build at a time.
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def seeded_global_rng(seed, device):
+    """Torch's global generators seeded with ``seed``, for this thread alone.
+
+    For code that draws from them (layer constructors): the caller's
+    generators are restored afterwards, and other threads wait meanwhile.
+    """
+    cuda_devices = [device.index or 0] if device.type == "cuda" else []
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=cuda_devices):
+        # the CPU generator and the device's, not torch.manual_seed: that
+        # one seeds every CUDA device and costs ~2 ms per fit on CPU builds
+        torch.random.default_generator.manual_seed(seed)
+        if cuda_devices:
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+# The networks being trained, by id, and the thread training each.
+_TRAINING = {}
+
+
+@contextlib.contextmanager
+def _training(module):
+    """Mark ``module`` as being trained by the calling thread, for a block."""
+    _TRAINING[id(module)] = threading.get_ident()
+    try:
+        yield
+    finally:
+        _TRAINING.pop(id(module), None)
+
+
+def _check_not_training_elsewhere(est, module):
+    """A predict from another thread during a fit would switch the network
+    being trained to eval mode and back under the training loop."""
+    owner = _TRAINING.get(id(module))
+    if owner is not None and owner != threading.get_ident():
+        raise RuntimeError(
+            f"{type(est).__name__} is being fitted in another thread, and "
+            f"predicting now would switch the network it trains between "
+            f"training and eval mode. Wait for fit to return (join its thread), "
+            f"predict from a copy taken before the fit (copy.deepcopy), or "
+            f"predict from a callback's on_epoch_end, which runs in the fitting "
+            f"thread."
+        )
+
+
 @contextlib.contextmanager
 def _numeric_hint():
     """Add what to do to numpy's errors about strings or objects in the data."""
@@ -821,6 +926,19 @@ def _numeric_hint():
             f"features first, for example with OneHotEncoder or OrdinalEncoder "
             f"in a Pipeline (and pass numeric targets to a regressor)."
         ) from exc
+
+
+def _comparable(value):
+    """A parameter value as plain, comparable Python: sequences as tuples."""
+    if isinstance(value, str | bytes) or value is None:
+        return value
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _comparable(v)) for k, v in value.items()))
+    if np.iterable(value):
+        return tuple(_comparable(v) for v in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 # Row counts below this take another GEMM kernel on the CPU (measured: a row

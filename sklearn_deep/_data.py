@@ -466,8 +466,9 @@ def univariate_sequences(X):
 
 
 def _y_kwargs(est):
-    multi_output = est._multilabel_supported or not is_classifier(est)
-    return {"multi_output": multi_output, "y_numeric": not is_classifier(est)}
+    # 2-D y passes for every estimator: the task half says what it supports,
+    # naming the shape and what to use instead
+    return {"multi_output": True, "y_numeric": not is_classifier(est)}
 
 
 class TableInput:
@@ -593,14 +594,33 @@ X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
         est._augmentation = augment_options(est.augment)
 
     def validate(self, est, X, *, reset):
+        X = self._check_fitted_shape(est, X, reset)
         X = validate_data(est, X, reset=reset, **self._validate_kwargs)
         self._read_shape(est, X, reset)
         return X
 
     def validate_fit(self, est, X, y, *, reset):
+        X = self._check_fitted_shape(est, X, reset)
         X, y = super().validate_fit(est, X, y, reset=reset)
         self._read_shape(est, X, reset)
         return X, y
+
+    def _check_fitted_shape(self, est, X, reset):
+        """Compare images by their shape before scikit-learn's width check.
+
+        That check reads the second axis as the number of features: the
+        channels or the height of images. Images, or anything given to a
+        network fitted on images, are compared as the network reads them.
+        """
+        if reset:
+            return X
+        X = tensor_to_numpy(X)
+        if getattr(X, "shape", None) is None:  # lists: as validate_data would
+            X = np.asarray(X)
+        fitted_on_rows = est.n_features_in_ == math.prod(est.input_shape_)
+        if len(X.shape) >= 3 or (len(X.shape) == 2 and not fitted_on_rows):
+            self._read_shape(est, X, reset=False)
+        return X
 
     def _read_shape(self, est, X, reset):
         if reset:
@@ -614,10 +634,10 @@ X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
             est._layout = (layout, moved)
         elif shape != est.input_shape_:
             raise ValueError(
-                f"X has samples of shape {X.shape[1:]}, read as network inputs "
-                f"of shape {shape}, but {type(est).__name__} was fitted on "
-                f"inputs of shape {est.input_shape_}; pass X shaped like the "
-                f"training data."
+                f"X has samples of shape {tuple(X.shape[1:])}, read as network "
+                f"inputs of shape {shape} (C, H, W or C, L), but "
+                f"{type(est).__name__} was fitted on inputs of shape "
+                f"{est.input_shape_}; pass X shaped like the training data."
             )
 
     def to_tensors(self, est, X):
@@ -683,6 +703,20 @@ def augment_options(augment):
     return options
 
 
+def _refuse_no_sequences(est, X):
+    """An empty list (or tuple, or object array) of sequences: say so."""
+    empty_list = isinstance(X, list | tuple) and len(X) == 0
+    empty_objects = (
+        isinstance(X, np.ndarray) and X.dtype.kind == "O" and X.shape == (0,)
+    )
+    if empty_list or empty_objects:
+        raise ValueError(
+            f"X is an empty {type(X).__name__} of sequences: "
+            f"{type(est).__name__} needs at least one sequence, each an array "
+            f"of shape (n_timesteps, n_features) or (n_timesteps,)."
+        )
+
+
 class SequenceInput(TableInput):
     """Sequences: ``(n_samples, n_timesteps, n_features)`` arrays, 2-D rows of
     univariate sequences, or a collection of ``(n_timesteps_i, n_features)``
@@ -709,6 +743,7 @@ n_features)
 
     def validate(self, est, X, *, reset):
         X = tensor_to_numpy(X)
+        _refuse_no_sequences(est, X)
         layout = sequence_layout(X)
         if layout == "table" and (reset or est._table_input):
             est._table_input = True
@@ -734,6 +769,7 @@ n_features)
         return seqs
 
     def validate_fit(self, est, X, y, *, reset):
+        _refuse_no_sequences(est, X)
         if sequence_layout(X) == "table" and (reset or est._table_input):
             X, y = super().validate_fit(est, X, y, reset=reset)
             est._table_input = True

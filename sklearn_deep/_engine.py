@@ -771,8 +771,7 @@ def run_normal_equations(module, train, config, task):
     follows from the means. Rank-deficient X gets the minimum-norm solution,
     as scikit-learn's LinearRegression.
     """
-    history = History()
-    config.notify("on_train_begin", history)
+    config.notify("on_train_begin", History())
     tic = time.perf_counter()
     X, y = train.inputs[0], train.target
     device = X.device if X.device.type != "mps" else torch.device("cpu")
@@ -805,8 +804,10 @@ def run_normal_equations(module, train, config, task):
     chol, info = torch.linalg.cholesky_ex(gram)
     if int(info) == 0 and _well_conditioned(chol):
         coef = torch.cholesky_solve(xty, chol)
+        how = "Cholesky"
     else:  # singular: the minimum-norm solution, as scipy's lstsq
         coef = torch.linalg.pinv(gram.cpu(), hermitian=True).to(device) @ xty
+        how = "pseudo-inverse (rank-deficient X: the minimum-norm solution)"
     intercept = y_mean - x_mean @ coef
     module.set_parameters(coef.T.float(), intercept.float())
     seconds = time.perf_counter() - tic
@@ -814,6 +815,10 @@ def run_normal_equations(module, train, config, task):
     with torch.no_grad():
         loss = float(task.loss(module(train.inputs[0]), train.target, train.weight))
     loss += config.penalty.value(module, 1, n)
+    config.log(
+        f"normal equations: {n} samples, {p} features, solved by {how} in "
+        f"float64 on {device}, loss {loss:.6f}, {seconds:.2f}s"
+    )
     history = History(
         n_iter=1,
         t=n,
