@@ -26,6 +26,7 @@ from sklearn.utils.validation import (
 from sklearn_deep import _engine
 from sklearn_deep._data import Batch, TableInput, padded_batches, predict_batches
 from sklearn_deep._modules import ACTIVATIONS
+from sklearn_deep._persist import module_arrays, rebuild_module
 from sklearn_deep.utils._compat import Interval, StrOptions, _fit_context
 from sklearn_deep.utils._warnings import warn
 
@@ -620,23 +621,41 @@ class BaseDeepEstimator(BaseEstimator):
         return net_class(**params).initialize()
 
     # ------------------------------------------------------------------
-    # Persistence: a GPU-fitted estimator unpickles on a CPU-only machine
+    # Persistence: a GPU-fitted estimator unpickles on a CPU-only machine. The
+    # state holds no torch object: the network is its state dict as numpy
+    # arrays (rebuilt by _build_module on load, sizes checked first), so that
+    # skops can store it as well as pickle, and always on the CPU.
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: never alter the live one
         module = state.get("module_")
-        if module is not None and self._device.type != "cpu":
-            state["module_"] = copy.deepcopy(module).cpu()
+        if isinstance(module, torch.nn.Module):
+            state["module_"] = module_arrays(module)
         optimizer = state.pop("_optimizer", None)
         if optimizer is not None:
-            state["_optimizer_state"] = _to_cpu(optimizer.state_dict())
+            state["_optimizer_state"] = optimizer.state_dict()
+        if state.get("_optimizer_state") is not None:
+            state["_optimizer_state"] = _convert(
+                state["_optimizer_state"], torch.Tensor, _tensor_to_numpy
+            )
         if "_device" in state:
-            state["_device"] = torch.device("cpu")
+            state["_device"] = "cpu"
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
+        weights = state.pop("module_", None)
+        if state.get("_optimizer_state") is not None:
+            state["_optimizer_state"] = _convert(
+                state["_optimizer_state"], np.ndarray, torch.from_numpy
+            )
+        if "_device" in state:
+            state["_device"] = torch.device(state["_device"])
         super().__setstate__(state)
-        if "module_" in state:
+        if isinstance(weights, dict):
+            weights = rebuild_module(self, weights, f"this {type(self).__name__}")
+        if weights is not None:  # a torch module: a pickle of an older version
+            self.module_ = weights
             self._optimizer = None
 
     def __sklearn_tags__(self):
@@ -679,13 +698,19 @@ def _dense_chunk_rows(module):
     return min(max(1 << (rows.bit_length() - 1) if rows else 1, 512), 65536)
 
 
-def _to_cpu(obj):
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu()
+def _tensor_to_numpy(tensor):
+    return tensor.detach().to("cpu", copy=True).numpy()
+
+
+def _convert(obj, kind, how):
+    """``obj`` with every value of type ``kind`` in its dicts, lists and tuples
+    replaced by ``how(value)``."""
+    if isinstance(obj, kind):
+        return how(obj)
     if isinstance(obj, dict):
-        return {k: _to_cpu(v) for k, v in obj.items()}
+        return {k: _convert(v, kind, how) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return type(obj)(_to_cpu(v) for v in obj)
+        return type(obj)(_convert(v, kind, how) for v in obj)
     return obj
 
 

@@ -98,45 +98,36 @@ def test_pickle_round_trip_is_exact(cls, layout):
     assert_same_estimator(est, pickle.loads(pickle.dumps(est)), X)
 
 
-def _cpu_only(obj, where="state"):
-    """Every tensor reachable from a pickled state is on the CPU."""
-    if isinstance(obj, torch.nn.Module):
-        for name, t in [*obj.named_parameters(), *obj.named_buffers()]:
-            assert t.device.type == "cpu", f"{where}.{name} on {t.device}"
-    elif isinstance(obj, torch.Tensor):
-        assert obj.device.type == "cpu", f"{where} on {obj.device}"
-    elif isinstance(obj, torch.device):
-        assert obj.type == "cpu", where
-    elif isinstance(obj, dict):
+def _no_torch(obj, where="state"):
+    """Nothing reachable from a state is a torch object: numpy and plain values."""
+    assert not type(obj).__module__.startswith("torch"), f"{where}: {type(obj)}"
+    if isinstance(obj, dict):
         for key, value in obj.items():
-            _cpu_only(value, f"{where}[{key!r}]")
+            _no_torch(value, f"{where}[{key!r}]")
     elif isinstance(obj, list | tuple):
         for i, value in enumerate(obj):
-            _cpu_only(value, f"{where}[{i}]")
+            _no_torch(value, f"{where}[{i}]")
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
-def test_getstate_moves_a_device_module_to_cpu(cls, monkeypatch):
+def test_getstate_holds_the_network_as_numpy_on_the_cpu(cls):
     # No GPU here: make the estimator claim one, and check that __getstate__
-    # copies the module and moves the copy (and the optimizer state) to the
-    # CPU, leaving the live estimator as it is.
+    # holds the network and the optimizer state as numpy arrays (which skops
+    # stores, and which load on a CPU-only machine), the live estimator as it
+    # is.
     X, y = data(cls)
     est = stochastic(cls).fit(X, y)
     est._device = torch.device("cuda")
     live = est.module_
-    moved = []
-    real_cpu = torch.nn.Module.cpu
-
-    def spy(module):
-        moved.append(module)
-        return real_cpu(module)
-
-    monkeypatch.setattr(torch.nn.Module, "cpu", spy)
     state = est.__getstate__()
-    assert state["module_"] is not live and moved and moved[0] is state["module_"]
-    assert state["_device"] == torch.device("cpu")
+    _no_torch(state)
+    weights = live.state_dict()
+    assert list(state["module_"]) == list(weights)
+    for key, array in state["module_"].items():
+        np.testing.assert_array_equal(array, weights[key].numpy(), strict=True)
+        assert not np.shares_memory(array, weights[key].numpy())
+    assert state["_device"] == "cpu"
     assert "_optimizer" not in state and "_optimizer_state" in state
-    _cpu_only(state)
     assert est.module_ is live and est._device.type == "cuda"
     assert est._optimizer is not None  # the live optimizer is kept
 
@@ -145,7 +136,7 @@ def test_getstate_moves_a_device_module_to_cpu(cls, monkeypatch):
     est._device = torch.device("cuda")
     clone = pickle.loads(pickle.dumps(est))
     assert clone._device == torch.device("cpu")
-    _cpu_only(clone.__dict__)
+    assert all(t.device.type == "cpu" for t in clone.module_.state_dict().values())
     np.testing.assert_array_equal(clone.predict(X), expected)
 
 
@@ -378,10 +369,56 @@ def test_load_refuses_parameters_of_another_version(saved):
 def test_load_refuses_weights_that_do_not_fit(saved):
     def wider(document):
         document["fitted"]["_module_inputs"] = 9
+        document["fitted"]["n_features_in_"] = 9
 
     _rewrite(saved, wider)
-    with pytest.raises(ValueError, match="do not fit the network"):
+    with pytest.raises(_persist.LoadError, match="do not fit the network"):
         sklearn_deep.load(saved)
+
+
+def test_load_refuses_inconsistent_sizes(saved):
+    # the fast predict path reads n_features_in_, the network _module_inputs
+    _rewrite(saved, lambda d: d["fitted"].update({"_module_inputs": 9}))
+    with pytest.raises(_persist.LoadError, match="inconsistent sizes"):
+        sklearn_deep.load(saved)
+
+
+def _peak_rss_mb():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"hidden_layer_sizes": {"__tuple__": [30000, 30000]}},  # 3.6 GB of weights
+        {"hidden_layer_sizes": {"__tuple__": [1] * 100_000}},  # 100,000 layers
+    ],
+    ids=["wide", "deep"],
+)
+def test_load_checks_sizes_before_allocating(saved, change):
+    _rewrite(saved, lambda d: d["params"].update(change))
+    before = _peak_rss_mb()
+    with pytest.raises(_persist.LoadError, match="nothing was allocated|Nothing"):
+        sklearn_deep.load(saved)
+    assert _peak_rss_mb() - before < 200
+
+
+@pytest.mark.parametrize(
+    "key", ["predict", "coefs_", "fit", "_build_module", "__class__", "module_", "alpha"]
+)
+def test_load_refuses_attributes_that_are_not_fitted_ones(saved, key):
+    _rewrite(saved, lambda d: d["fitted"].update({key: "shadowed"}))
+    with pytest.raises(_persist.LoadError, match="not fitted attributes"):
+        sklearn_deep.load(saved)
+
+
+def test_negative_control_a_new_fitted_name_is_accepted(saved):
+    # the rule refuses names of the class, not every name: a fitted attribute
+    # a later version adds still loads
+    _rewrite(saved, lambda d: d["fitted"].update({"extra_": 3}))
+    assert sklearn_deep.load(saved).extra_ == 3
 
 
 def test_load_refuses_a_damaged_description(saved):
