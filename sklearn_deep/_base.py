@@ -26,7 +26,7 @@ from sklearn.utils.validation import (
 from sklearn_deep import _engine
 from sklearn_deep._data import Batch, TableInput, padded_batches, predict_batches
 from sklearn_deep._modules import ACTIVATIONS
-from sklearn_deep._persist import module_arrays, rebuild_module
+from sklearn_deep._persist import module_arrays, rebuild_module, shadowing
 from sklearn_deep.utils._compat import Interval, StrOptions, _fit_context
 from sklearn_deep.utils._warnings import warn
 
@@ -643,6 +643,13 @@ class BaseDeepEstimator(BaseEstimator):
         return state
 
     def __setstate__(self, state):
+        hidden = shadowing(type(self), state)
+        if hidden:  # skops and pickle files alike: data never replaces code
+            raise ValueError(
+                f"The stored state of {type(self).__name__} sets "
+                f"{sorted(map(repr, hidden))}, which are methods or properties "
+                f"of the class, not attributes; the file is damaged or forged."
+            )
         state = dict(state)
         weights = state.pop("module_", None)
         if state.get("_optimizer_state") is not None:

@@ -359,6 +359,68 @@ def _encode_params(est, encoder):
     return params
 
 
+def skops_trusted_types():
+    """The types to trust when loading a skops file holding our estimators.
+
+    :func:`skops.io.load` refuses, unless told to trust them, the types it does
+    not know; those of sklearn_deep are the public estimators and the
+    callbacks of :mod:`sklearn_deep.callbacks`. Their state holds only numpy
+    arrays and plain values (the network as its state dict), and loading one
+    rebuilds the network through the estimator's own code, with the sizes
+    checked against the stored weights first. Pass this list as ``trusted``,
+    with any other types your pipeline needs, rather than ``trusted=True``.
+
+    Returns
+    -------
+    types : list of str
+        Full type names, such as ``'sklearn_deep.neural_network.MLPClassifier'``,
+        sorted.
+
+    See Also
+    --------
+    save : The safe format of one estimator, without skops.
+
+    Examples
+    --------
+    >>> import io, skops.io
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> import sklearn_deep
+    >>> X, y = load_iris(return_X_y=True)
+    >>> pipe = make_pipeline(
+    ...     StandardScaler(), sklearn_deep.LogisticRegression(device="cpu")
+    ... ).fit(X, y)
+    >>> data = skops.io.dumps(pipe)
+    >>> unknown = skops.io.get_untrusted_types(data=data)
+    >>> set(unknown) <= set(sklearn_deep.skops_trusted_types())
+    True
+    >>> same = skops.io.loads(data, trusted=sklearn_deep.skops_trusted_types())
+    >>> bool((same.predict(X) == pipe.predict(X)).all())
+    True
+    """
+    from sklearn_deep import callbacks
+
+    types = [cls for _, cls in _public_estimators().items()]
+    for name in dir(callbacks):
+        obj = getattr(callbacks, name)
+        if isinstance(obj, type) and issubclass(obj, callbacks.Callback):
+            types.append(obj)
+    return sorted({f"{t.__module__}.{t.__qualname__}" for t in types})
+
+
+def shadowing(cls, keys):
+    """The keys of a state that would hide a method or property of ``cls``."""
+    return [
+        key
+        for key in keys
+        if not isinstance(key, str)
+        or key.startswith("__")
+        or callable(getattr(cls, key, None))
+        or isinstance(getattr(cls, key, None), property)
+    ]
+
+
 def save(estimator, path):
     """Save a fitted estimator to a file that runs no code when loaded.
 
@@ -578,7 +640,7 @@ def load(path):
         )
     _check_fitted_names(cls, params, fitted, path)
     module_keys = [key for key in shapes if key.startswith(_MODULE_PREFIX)]
-    weights = {key[len(_MODULE_PREFIX) :]: shapes[key] for key in module_keys}
+    weights = {key[len(_MODULE_PREFIX) :]: tuple(shapes[key]) for key in module_keys}
     try:
         estimator = cls(**{key: decoder.decode(v) for key, v in params.items()})
         estimator._validate_params()
@@ -589,7 +651,7 @@ def load(path):
         probe.__dict__.update(estimator.__dict__)
         probe.__dict__.update(_decode_sizes(decoder, fitted))
         _check_sizes(probe, path)
-        check_module_shapes(probe, {k: tuple(v) for k, v in weights.items()}, repr(path))
+        check_module_shapes(probe, weights, repr(path))
     except LoadError:
         raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:

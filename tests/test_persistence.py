@@ -406,7 +406,8 @@ def test_load_checks_sizes_before_allocating(saved, change):
 
 
 @pytest.mark.parametrize(
-    "key", ["predict", "coefs_", "fit", "_build_module", "__class__", "module_", "alpha"]
+    "key",
+    ["predict", "coefs_", "fit", "_build_module", "__class__", "module_", "alpha"],
 )
 def test_load_refuses_attributes_that_are_not_fitted_ones(saved, key):
     _rewrite(saved, lambda d: d["fitted"].update({key: "shadowed"}))
