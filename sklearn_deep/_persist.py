@@ -707,11 +707,13 @@ def _check_fitted_names(cls, params, fitted, path):
 
 # the fitted attributes that say how large the network is
 _SIZE_ATTRIBUTES = ("_module_inputs", "n_features_in_", "n_outputs_", "input_shape_")
+# and what a classifier's predict needs of its label encoding
+_CHECKED_ATTRIBUTES = (*_SIZE_ATTRIBUTES, "classes_", "_target_kind")
 
 
 def _decode_sizes(decoder, fitted):
     return {
-        key: decoder.decode(fitted[key]) for key in _SIZE_ATTRIBUTES if key in fitted
+        key: decoder.decode(fitted[key]) for key in _CHECKED_ATTRIBUTES if key in fitted
     }
 
 
@@ -729,10 +731,22 @@ def _check_sizes(est, path):
         fine = fine and sizes["n_features_in_"] == inputs  # the fast predict path
     if "input_shape_" in sizes:
         fine = fine and sizes["input_shape_"] == inputs
+    if hasattr(est, "classes_") or hasattr(est, "_target_kind"):  # classifiers
+        classes = getattr(est, "classes_", None)
+        kind = getattr(est, "_target_kind", None)
+        n_classes = classes.shape[0] if isinstance(classes, np.ndarray) else 0
+        fine = (
+            fine
+            and n_classes > 1
+            and classes.ndim == 1
+            and kind in ("binary", "multiclass", "multilabel")
+            and sizes.get("n_outputs_") == (1 if kind == "binary" else n_classes)
+        )
+        sizes.update(classes_=classes, _target_kind=kind)
     if not fine:
         raise LoadError(
-            f"{path!r} gives the network inconsistent sizes {sizes}; the file "
-            f"is damaged or was forged. Save the estimator again."
+            f"{path!r} gives the network inconsistent sizes or labels {sizes}; "
+            f"the file is damaged or was forged. Save the estimator again."
         )
 
 
