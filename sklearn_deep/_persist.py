@@ -555,11 +555,22 @@ def _read(path):
     return document, shapes
 
 
-def _read_tensors(path):
-    from safetensors import safe_open
+class _LazyTensors:
+    """The tensors of a file, each read when first asked for."""
 
-    with safe_open(path, framework="pt", device="cpu") as file:
-        return {key: file.get_tensor(key) for key in file.keys()}
+    def __init__(self, path, keys):
+        self.path, self.keys, self.read = path, set(keys), {}
+
+    def __contains__(self, key):
+        return isinstance(key, str) and key in self.keys
+
+    def __getitem__(self, key):
+        if key not in self.read:
+            from safetensors import safe_open
+
+            with safe_open(self.path, framework="pt", device="cpu") as file:
+                self.read[key] = file.get_tensor(key)
+        return self.read[key]
 
 
 def _check_version(document, path):
@@ -626,8 +637,10 @@ def load(path):
             f"{sorted(estimators)}."
         )
     cls = estimators[name]
-    # the tensors' shapes only, for now: the data is read once they are checked
-    decoder = _Decoder(dict.fromkeys(shapes), path)
+    # tensors are read when decoded: the label encoding's now, the weights
+    # once their shapes are checked
+    tensors = _LazyTensors(path, shapes)
+    decoder = _Decoder(tensors, path)
     params, fitted = document.get("params"), document.get("fitted")
     if not isinstance(params, dict) or not isinstance(fitted, dict):
         raise decoder._corrupt("the parameters or fitted state are not maps")
@@ -641,7 +654,7 @@ def load(path):
     _check_fitted_names(cls, params, fitted, path)
     module_keys = [key for key in shapes if key.startswith(_MODULE_PREFIX)]
     weights = {key[len(_MODULE_PREFIX) :]: tuple(shapes[key]) for key in module_keys}
-    try:
+    with _rebuilding(path, name):
         estimator = cls(**{key: decoder.decode(v) for key, v in params.items()})
         estimator._validate_params()
         estimator._check_params()
@@ -652,22 +665,22 @@ def load(path):
         probe.__dict__.update(_decode_sizes(decoder, fitted))
         _check_sizes(probe, path)
         check_module_shapes(probe, weights, repr(path))
-    except LoadError:
-        raise
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-        raise LoadError(
-            f"{path!r} describes a {name} that cannot be rebuilt: {exc}. Save "
-            f"the estimator again."
-        ) from None
 
-    tensors = _read_tensors(path)
-    decoder.tensors = tensors
-    try:
+    with _rebuilding(path, name):
         state = {key: decoder.decode(value) for key, value in fitted.items()}
         state = {**estimator.__dict__, **state, "_device": "cpu"}
         state["module_"] = {k: tensors[_MODULE_PREFIX + k] for k in weights}
         loaded = cls.__new__(cls)
         loaded.__setstate__(state)
+    loaded._optimizer = None
+    return loaded
+
+
+@contextlib.contextmanager
+def _rebuilding(path, name):
+    """Turn any error of rebuilding the estimator from a file into a LoadError."""
+    try:
+        yield
     except LoadError:
         raise
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
@@ -675,8 +688,6 @@ def load(path):
             f"{path!r} describes a {name} that cannot be rebuilt: {exc}. Save "
             f"the estimator again."
         ) from None
-    loaded._optimizer = None
-    return loaded
 
 
 def _check_fitted_names(cls, params, fitted, path):
