@@ -1,5 +1,6 @@
 """scikit-learn estimators with PyTorch networks inside."""
 
+from sklearn_deep._onnx import to_onnx
 from sklearn_deep._persist import load, save, skops_trusted_types
 from sklearn_deep.cnn import CNNClassifier, CNNRegressor
 from sklearn_deep.linear_model import LinearRegression, LogisticRegression
@@ -20,5 +21,6 @@ __all__ = [
     "load",
     "save",
     "skops_trusted_types",
+    "to_onnx",
     "__version__",
 ]
