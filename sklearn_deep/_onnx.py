@@ -35,8 +35,12 @@ class _Exported(torch.nn.Module):
     targets) or ``(prediction,)`` for regressors.
     """
 
-    def __init__(self, est):
+    def __init__(self, est, full_lengths=False):
         super().__init__()
+        # sequences of one length given their lengths in the graph: the
+        # recurrent node then has no empty optional input, which skl2onnx's
+        # graph sorting cannot place
+        self.full_lengths = full_lengths and est._input_kind.name == "sequence"
         self.network = copy.deepcopy(est.module_).cpu().float().eval()
         self.kind = est._input_kind.name
         self.layout = getattr(est, "_layout", None)  # images: (layout, moved)
@@ -53,6 +57,9 @@ class _Exported(torch.nn.Module):
                 x = x.movedim(-1, 1)
         elif self.kind == "sequence" and self.univariate:
             x = x.unsqueeze(-1)  # (N, T) -> (N, T, 1)
+        if lengths is None and self.full_lengths:
+            steps = torch.ones_like(x[:, :, 0], dtype=torch.long)  # (N, T)
+            lengths = steps.sum(1)
         return (x,) if lengths is None else (x, lengths)
 
     def forward(self, X, lengths=None):
@@ -180,6 +187,11 @@ def to_onnx(estimator, X_sample, *, opset=None):
     >>> bool(np.abs(proba - clf.predict_proba(X)).max() < 1e-5)
     True
     """
+    return _export(estimator, X_sample, opset=opset)
+
+
+def _export(estimator, X_sample, *, opset=None, full_lengths=False):
+    """``to_onnx``; ``full_lengths`` gives one-length sequences lengths."""
     import onnx
     from onnx import TensorProto, helper
 
@@ -205,7 +217,7 @@ def to_onnx(estimator, X_sample, *, opset=None):
         # traced graph is checked against predict by the tests
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            _Exported(estimator),
+            _Exported(estimator, full_lengths),
             inputs,
             buffer,
             dynamo=False,
