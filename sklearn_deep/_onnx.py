@@ -53,8 +53,8 @@ class _Exported(torch.nn.Module):
         if self.kind == "image":
             layout, moved = self.layout
             x = x.reshape(-1, *layout)
-            if moved:  # channels last -> first
-                x = x.movedim(-1, 1)
+            if moved:  # channels last -> first (movedim writes a negative perm)
+                x = x.permute(0, x.ndim - 1, *range(1, x.ndim - 1))
         elif self.kind == "sequence" and self.univariate:
             x = x.unsqueeze(-1)  # (N, T) -> (N, T, 1)
         if lengths is None and self.full_lengths:
