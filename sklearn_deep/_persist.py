@@ -433,8 +433,8 @@ def save(estimator, path):
     Parameters
     ----------
     estimator : estimator instance
-        A fitted public estimator of sklearn_deep (not a pipeline: save its
-        steps, or pickle the pipeline).
+        A fitted public estimator of sklearn_deep. For a pipeline, use
+        :func:`skops.io.dump` (see :func:`skops_trusted_types`).
     path : str or path-like
         Where to write; an existing file is replaced.
 
@@ -455,6 +455,7 @@ def save(estimator, path):
     See Also
     --------
     load : Read the file back.
+    skops_trusted_types : The types to trust when loading a skops file.
 
     Examples
     --------
@@ -480,7 +481,9 @@ def save(estimator, path):
         raise TypeError(
             f"save takes a fitted sklearn_deep estimator (one of "
             f"{sorted(estimators)}), got {type(estimator).__qualname__}. Save "
-            f"the sklearn_deep steps of a pipeline one by one, or pickle it."
+            f"a pipeline or search with skops.io.dump, and load it with "
+            f"skops.io.load(path, trusted=sklearn_deep.skops_trusted_types() "
+            f"+ [...]); or save its sklearn_deep steps one by one."
         )
     check_is_fitted(estimator, "module_")
 

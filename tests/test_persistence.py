@@ -475,7 +475,7 @@ def test_save_refuses_what_it_cannot_load(tmp_path):
         sklearn_deep.save(sklearn_deep.MLPClassifier(), path)
     X, y = data(sklearn_deep.LogisticRegression)
     pipe = make_pipeline(StandardScaler(), make(sklearn_deep.LogisticRegression))
-    with pytest.raises(TypeError, match="save takes a fitted sklearn_deep"):
+    with pytest.raises(TypeError, match="save takes a fitted sklearn_deep.*skops"):
         sklearn_deep.save(pipe.fit(X, y), path)
 
     class Custom(sklearn_deep.LogisticRegression):
