@@ -1,12 +1,17 @@
 """ONNX export: ``sklearn_deep.to_onnx`` and the skl2onnx converters, run with
 onnxruntime against ``predict`` and ``predict_proba``."""
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
-from _estimator_cases import CLASSES, data, layouts, make_X, stochastic
+from _estimator_cases import (
+    CLASSES,
+    LAYOUT_CASES,
+    LAYOUT_IDS,
+    data,
+    make_X,
+    stochastic,
+)
 from sklearn.base import is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
@@ -18,20 +23,12 @@ ort = pytest.importorskip("onnxruntime")
 skl2onnx = pytest.importorskip("skl2onnx")
 import sklearn_deep.onnx  # noqa: E402  (registers the skl2onnx converters)
 
-CASES = [(cls, layout) for cls in CLASSES for layout in layouts(cls)]
-IDS = [f"{cls.__name__}-{layout}" for cls, layout in CASES]
+pytestmark = pytest.mark.filterwarnings("ignore:.*(Maximum iterations|lbfgs)")
 CLASSIFIERS = [cls for cls in CLASSES if is_classifier(cls())]
 REGRESSORS = [cls for cls in CLASSES if not is_classifier(cls())]
 
 # float32 graphs against predict_proba's float64 activation
 ATOL = 1e-5
-
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(Maximum iterations|lbfgs)")
-        yield
 
 
 def run(model, X):
@@ -66,7 +63,7 @@ def assert_matches(est, outputs, X):
         np.testing.assert_allclose(prediction, expected, rtol=1e-5, atol=ATOL)
 
 
-@pytest.mark.parametrize("cls, layout", CASES, ids=IDS)
+@pytest.mark.parametrize("cls, layout", LAYOUT_CASES, ids=LAYOUT_IDS)
 def test_every_estimator_exports_whole(cls, layout):
     # string labels (three classes) for classifiers; another batch size (and,
     # for sequences, other lengths) than the sample the graph was traced on

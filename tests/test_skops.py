@@ -1,10 +1,15 @@
 """skops: every estimator and pipelines holding one dump and load with the
 types of ``sklearn_deep.skops_trusted_types()``, and predict identically."""
 
-import warnings
-
 import pytest
-from _estimator_cases import CLASSES, assert_same_outputs, data, layouts, stochastic
+from _estimator_cases import (
+    CLASSES,
+    LAYOUT_CASES,
+    LAYOUT_IDS,
+    assert_same_outputs,
+    data,
+    stochastic,
+)
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -15,15 +20,7 @@ from sklearn_deep.callbacks import LossHistory
 
 sio = pytest.importorskip("skops.io")
 
-CASES = [(cls, layout) for cls in CLASSES for layout in layouts(cls)]
-IDS = [f"{cls.__name__}-{layout}" for cls, layout in CASES]
-
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(Maximum iterations|lbfgs)")
-        yield
+pytestmark = pytest.mark.filterwarnings("ignore:.*(Maximum iterations|lbfgs)")
 
 
 def round_trip(obj, tmp_path, others=()):
@@ -38,7 +35,7 @@ def round_trip(obj, tmp_path, others=()):
     return sio.load(path, trusted=trusted)
 
 
-@pytest.mark.parametrize("cls, layout", CASES, ids=IDS)
+@pytest.mark.parametrize("cls, layout", LAYOUT_CASES, ids=LAYOUT_IDS)
 def test_every_estimator_round_trips(cls, layout, tmp_path):
     X, y = data(cls, layout)
     est = stochastic(cls).fit(X, y)
