@@ -192,8 +192,14 @@ def to_onnx(estimator, X_sample, *, opset=None):
 
 def _export(estimator, X_sample, *, opset=None, full_lengths=False):
     """``to_onnx``; ``full_lengths`` gives one-length sequences lengths."""
-    import onnx
-    from onnx import TensorProto, helper
+    try:
+        import onnx
+        from onnx import TensorProto, helper
+    except ImportError as exc:
+        raise ImportError(
+            f"to_onnx needs the onnx package ({exc}); install the extra with "
+            f"pip install 'sklearn-deep[onnx]'."
+        ) from exc
 
     check_is_fitted(estimator, "module_")
     opset = OPSET if opset is None else int(opset)

@@ -140,7 +140,14 @@ def register():
     >>> bool((label == pipe.predict(X)).all())
     True
     """
-    from skl2onnx import update_registered_converter
+    try:
+        from skl2onnx import update_registered_converter
+    except ImportError as exc:
+        raise ImportError(
+            f"sklearn_deep.onnx registers skl2onnx converters and needs "
+            f"skl2onnx ({exc}); install the extra with pip install "
+            f"'sklearn-deep[onnx]'. sklearn_deep.to_onnx needs only onnx."
+        ) from exc
 
     aliases = []
     for name, cls in all_estimators():
