@@ -1,6 +1,7 @@
 """scikit-learn estimators with PyTorch networks inside."""
 
-from sklearn_deep._persist import load, save
+from sklearn_deep._onnx import to_onnx
+from sklearn_deep._persist import load, save, skops_trusted_types
 from sklearn_deep.cnn import CNNClassifier, CNNRegressor
 from sklearn_deep.linear_model import LinearRegression, LogisticRegression
 from sklearn_deep.neural_network import MLPClassifier, MLPRegressor
@@ -19,5 +20,7 @@ __all__ = [
     "MLPRegressor",
     "load",
     "save",
+    "skops_trusted_types",
+    "to_onnx",
     "__version__",
 ]

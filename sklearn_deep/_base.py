@@ -26,7 +26,8 @@ from sklearn.utils.validation import (
 
 from sklearn_deep import _engine
 from sklearn_deep._data import Batch, TableInput, padded_batches, predict_batches
-from sklearn_deep._modules import ACTIVATIONS, use_generators
+from sklearn_deep._modules import ACTIVATIONS, seeded_global_rng, use_generators
+from sklearn_deep._persist import module_arrays, rebuild_module, shadowing
 from sklearn_deep.callbacks import StopTraining, check_callbacks
 from sklearn_deep.utils._compat import (
     SKLEARN_CALLBACKS,
@@ -799,23 +800,48 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         return net_class(**params).initialize()
 
     # ------------------------------------------------------------------
-    # Persistence: a GPU-fitted estimator unpickles on a CPU-only machine
+    # Persistence: a GPU-fitted estimator unpickles on a CPU-only machine. The
+    # state holds no torch object: the network is its state dict as numpy
+    # arrays (rebuilt by _build_module on load, sizes checked first), so that
+    # skops can store it as well as pickle, and always on the CPU.
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: never alter the live one
         module = state.get("module_")
-        if module is not None and self._device.type != "cpu":
-            state["module_"] = copy.deepcopy(module).cpu()
+        if isinstance(module, torch.nn.Module):
+            state["module_"] = module_arrays(module)
         optimizer = state.pop("_optimizer", None)
         if optimizer is not None:
-            state["_optimizer_state"] = _to_cpu(optimizer.state_dict())
+            state["_optimizer_state"] = optimizer.state_dict()
+        if state.get("_optimizer_state") is not None:
+            state["_optimizer_state"] = _convert(
+                state["_optimizer_state"], torch.Tensor, _tensor_to_numpy
+            )
         if "_device" in state:
-            state["_device"] = torch.device("cpu")
+            state["_device"] = "cpu"
         return state
 
     def __setstate__(self, state):
+        hidden = shadowing(type(self), state)
+        if hidden:  # skops and pickle files alike: data never replaces code
+            raise ValueError(
+                f"The stored state of {type(self).__name__} sets "
+                f"{sorted(map(repr, hidden))}, which are methods or properties "
+                f"of the class, not attributes; the file is damaged or forged."
+            )
+        state = dict(state)
+        weights = state.pop("module_", None)
+        if state.get("_optimizer_state") is not None:
+            state["_optimizer_state"] = _convert(
+                state["_optimizer_state"], np.ndarray, torch.from_numpy
+            )
+        if "_device" in state:
+            state["_device"] = torch.device(state["_device"])
         super().__setstate__(state)
-        if "module_" in state:
+        if isinstance(weights, dict):
+            weights = rebuild_module(self, weights, f"this {type(self).__name__}")
+        if weights is not None:  # a torch module: a pickle of an older version
+            self.module_ = weights
             self._optimizer = None
 
     def __sklearn_tags__(self):
@@ -857,30 +883,6 @@ class _SklearnTasks:
             self.root.call_on_fit_task_end(
                 estimator=estimator, reconstruction_attributes=dict, **self.data
             )
-
-
-# torch.random.fork_rng saves the process-wide generators and restores them on
-# exit: two threads inside it at once would restore each other's states, and
-# seed each other's layers. One seeded build at a time.
-_GLOBAL_RNG_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def seeded_global_rng(seed, device):
-    """Torch's global generators seeded with ``seed``, for this thread alone.
-
-    For code that draws from them (layer constructors): the caller's
-    generators are restored afterwards, and other threads wait meanwhile.
-    """
-    cuda_devices = [device.index or 0] if device.type == "cuda" else []
-    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=cuda_devices):
-        # the CPU generator and the device's, not torch.manual_seed: that
-        # one seeds every CUDA device and costs ~2 ms per fit on CPU builds
-        torch.random.default_generator.manual_seed(seed)
-        if cuda_devices:
-            with torch.cuda.device(device):
-                torch.cuda.manual_seed(seed)
-        yield
 
 
 # The networks being trained, by id, and the thread training each.
@@ -961,13 +963,19 @@ def _dense_chunk_rows(module):
     return min(max(1 << (rows.bit_length() - 1) if rows else 1, 512), 65536)
 
 
-def _to_cpu(obj):
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu()
+def _tensor_to_numpy(tensor):
+    return tensor.detach().to("cpu", copy=True).numpy()
+
+
+def _convert(obj, kind, how):
+    """``obj`` with every value of type ``kind`` in its dicts, lists and tuples
+    replaced by ``how(value)``."""
+    if isinstance(obj, kind):
+        return how(obj)
     if isinstance(obj, dict):
-        return {k: _to_cpu(v) for k, v in obj.items()}
+        return {k: _convert(v, kind, how) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return type(obj)(_to_cpu(v) for v in obj)
+        return type(obj)(_convert(v, kind, how) for v in obj)
     return obj
 
 

@@ -2,7 +2,12 @@
 
 from sklearn_deep._modules._conv import ConvNet
 from sklearn_deep._modules._mlp import ACTIVATIONS, MLP, LinearModel, Standardize
-from sklearn_deep._modules._random import Dropout, current_generator, use_generators
+from sklearn_deep._modules._random import (
+    Dropout,
+    current_generator,
+    seeded_global_rng,
+    use_generators,
+)
 from sklearn_deep._modules._recurrent import (
     CELLS,
     POOLINGS,
@@ -22,5 +27,6 @@ __all__ = [
     "StackedRecurrent",
     "Standardize",
     "current_generator",
+    "seeded_global_rng",
     "use_generators",
 ]

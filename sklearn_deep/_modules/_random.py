@@ -79,3 +79,27 @@ class Dropout(nn.Module):
             return nn.functional.dropout(x, self.p, training=True)
         keep = torch.empty_like(x).bernoulli_(1 - self.p, generator=generator)
         return x * keep.div_(1 - self.p)
+
+
+# torch.random.fork_rng saves the process-wide generators and restores them on
+# exit: two threads inside it at once would restore each other's states, and
+# seed each other's layers. One seeded build at a time.
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
+@contextmanager
+def seeded_global_rng(seed, device):
+    """Torch's global generators seeded with ``seed``, for this thread alone.
+
+    For code that draws from them (layer constructors): the caller's
+    generators are restored afterwards, and other threads wait meanwhile.
+    """
+    cuda_devices = [device.index or 0] if device.type == "cuda" else []
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=cuda_devices):
+        # the CPU generator and the device's, not torch.manual_seed: that
+        # one seeds every CUDA device and costs ~2 ms per fit on CPU builds
+        torch.random.default_generator.manual_seed(seed)
+        if cuda_devices:
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(seed)
+        yield
