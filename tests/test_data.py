@@ -11,6 +11,7 @@ from sklearn_deep._data import (
     ImageInput,
     SequenceInput,
     TableInput,
+    network_inputs,
     padded_batches,
     predict_batches,
 )
@@ -155,8 +156,12 @@ def test_sequence_kind_pads_ragged_sequences_and_keeps_their_lengths():
     cls = next(c for c in CLASSES if family(c) == "sequence")
     X, y = data(cls, "ragged")
     est = make(cls).fit(X, y)
-    values, lengths = est._input_kind.to_tensors(
+    (store,) = est._input_kind.to_tensors(
         est, est._input_kind.validate(est, X, reset=False)
     )
+    values, lengths = network_inputs((store,))
     assert values.shape == (len(X), max(len(x) for x in X), 2)
     assert lengths.tolist() == [len(x) for x in X]
+    for i, x in enumerate(X):
+        np.testing.assert_array_equal(values[i, : len(x)], np.asarray(x, "float32"))
+        assert not values[i, len(x) :].any()
