@@ -567,7 +567,7 @@ class BaseDeepEstimator(BaseEstimator):
         outputs = []
         # the precision the network was fitted with, not a later set_params
         precision = getattr(self, "_fitted_precision", self.precision)
-        with torch.inference_mode(), _engine.autocast(precision, device):
+        with torch.inference_mode(), _engine.autocast(precision, device, inputs):
             if fixed is not None:
                 for chunk, m in padded_batches(inputs, fixed):
                     chunk = network_inputs(chunk)

@@ -234,10 +234,14 @@ class History:
 # Shared pieces
 
 
-def autocast(precision, device):
-    """The autocast context for a ``precision`` setting on ``device``."""
+def autocast(precision, device, inputs=()):
+    """The autocast context for a ``precision`` setting on ``device``.
+
+    Sparse ``inputs`` run in float32: torch's sparse CSR products have no
+    float16 or bfloat16 kernels on the CPU (NotImplementedError).
+    """
     dtype = _AUTOCAST_DTYPES.get(precision)
-    if dtype is None:
+    if dtype is None or any(is_sparse(t) for t in inputs):
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
 
@@ -473,7 +477,7 @@ class _StochasticRun:
         if l2 and penalty.decoupled and penalty.per_batch:
             optimizer.param_groups[0]["weight_decay"] = l2
         inputs = self.task.augment(network_inputs(batch.inputs), self.generator)
-        with autocast(config.precision, self.device):
+        with autocast(config.precision, self.device, inputs):
             loss = self.task.loss(self.module(*inputs), batch.target, batch.weight)
         for p in self.params:  # optimizer.zero_grad(set_to_none=True)
             p.grad = None
@@ -661,7 +665,7 @@ def run_lbfgs(module, train, config, task):
 
     def closure():
         optimizer.zero_grad(set_to_none=True)
-        with autocast(config.precision, device):
+        with autocast(config.precision, device, inputs):
             loss = task.loss(module(*inputs), train.target, train.weight)
         if l2:
             loss = loss + 0.5 * l2 * sum((w * w).sum() for w in decay)

@@ -188,3 +188,14 @@ def test_partial_fit_on_sparse_chunks(cls):
         rtol=1e-4,
         atol=1e-5,
     )
+
+
+@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
+@pytest.mark.parametrize("cls", TABLES, ids=lambda c: c.__name__)
+def test_mixed_precision_runs_sparse_products_in_float32(cls, precision):
+    # torch has no float16/bfloat16 sparse CSR product on the CPU
+    X, y = _sparse_data(cls)
+    mixed = _fit(_make(cls, "minibatch", precision=precision), X, y)
+    full = _fit(_make(cls, "minibatch"), X, y)
+    for method, value in _outputs(full, X).items():
+        np.testing.assert_array_equal(_outputs(mixed, X)[method], value)
