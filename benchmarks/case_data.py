@@ -28,7 +28,7 @@ from benchmarks.case_memory import _peak_kb, _reset_peak, _status_kb, measure
 # fmt: off
 SIZES = {
     "tiny": dict(
-        tfidf=(2000, 3000, 90), ragged=(200, 3, 500), early=(3000, 50),
+        tfidf=(500, 1000, 20), ragged=(64, 3, 100), early=(1000, 20),
     ),
     # the figures: 20,000 x 30,000 with 1.8 M non-zeros; one
     # 20,000-step sequence among 2,000 of length 3; ~400 MB of float64
@@ -136,9 +136,18 @@ def _child(variant, size, _, threads, conn):
         warnings.simplefilter("ignore")
         est.fit(X, y)
     seconds, cpu = time.perf_counter() - tic, time.process_time() - cpu
-    peak = (_peak_kb(exact) - before) / 1024
+    total = _peak_kb(exact) / 1024
+    peak = total - before / 1024
     score = est.score(X, y)
-    conn.send({"peak_mb": peak, "seconds": seconds, "cpu": cpu, "score": score})
+    conn.send(
+        {
+            "peak_mb": peak,
+            "total_mb": total,
+            "seconds": seconds,
+            "cpu": cpu,
+            "score": score,
+        }
+    )
     conn.close()
 
 
@@ -160,6 +169,8 @@ def _rows(results, peer):
             name,
             f"{r['peak_mb']:.0f} MB",
             fmt_ratio(r["peak_mb"] / max(base["peak_mb"], 1e-9)),
+            f"{r['total_mb']:.0f} MB",
+            fmt_ratio(r["total_mb"] / base["total_mb"]),
             f"{r['seconds']:.2f} s",
             fmt_ratio(r["seconds"] / base["seconds"]),
             f"{r['cpu']:.2f} s",
@@ -170,11 +181,12 @@ def _rows(results, peer):
     ]
 
 
-def _peak_target(what, peer_name, ours, peer, factor):
-    ours, peer = ours["peak_mb"], peer["peak_mb"]
+def _peak_target(what, peer_name, ours, peer, factor, key="peak_mb"):
+    label = {"peak_mb": "peak increase", "total_mb": "peak in all"}[key]
+    ours, peer = ours[key], peer[key]
     return Target(
         what,
-        f"peak increase < {factor:g}x {peer_name}",
+        f"{label} < {factor:g}x {peer_name}",
         f"{ours / max(peer, 1e-9):.2f}x ({ours:.0f} MB vs {peer:.0f} MB)",
         ours < factor * peer,
     )
@@ -183,6 +195,8 @@ def _peak_target(what, peer_name, ours, peer, factor):
 HEADER = [
     "fit",
     "peak increase",
+    "x peer",
+    "peak in all",
     "x peer",
     "wall",
     "x peer",
@@ -197,11 +211,12 @@ def run(cfg, device, log):
     section = Section(
         title="The data path: sparse text, ragged sequences, early stopping (CPU)",
         text=(
-            "Each fit alone in a fresh child process; peak increase is how far "
-            "the peak RSS (VmHWM, reset just before fit) rose above the "
-            "resident memory before `fit`; wall and CPU seconds of the fit (CPU "
-            "time is less disturbed by a busy machine). Ratios are to each "
-            "table's peer (its last row)."
+            "Each fit alone in a fresh child process (torch imported in each); "
+            "peak increase is how far the peak RSS (VmHWM, reset just before "
+            "fit) rose above the resident memory before `fit`, peak in all "
+            "the process's peak RSS with its data and imports; wall and CPU "
+            "seconds of the fit (CPU time is less disturbed by a busy "
+            "machine). Ratios are to each table's peer (its last row)."
         ),
     )
     n, p, k = sizes["tfidf"]
@@ -226,6 +241,7 @@ def run(cfg, device, log):
             tfidf["sklearn_deep LogisticRegression"],
             tfidf["scikit-learn LogisticRegression"],
             2.0,
+            key="total_mb",  # the "220 MB in all"
         )
     )
     n, short, long = sizes["ragged"]
