@@ -118,7 +118,7 @@ def test_the_network_gets_sparse_batches(cls, option):
 
 @pytest.mark.parametrize(
     "container",
-    [sp.csr_matrix, sp.csr_array, sp.csc_matrix, sp.coo_array],
+    [sp.csr_array, sp.csc_matrix],  # csr_matrix: the other tests; COO: CSC's path
     ids=lambda c: c.__name__,
 )
 @pytest.mark.parametrize("option", OPTIONS)
@@ -190,7 +190,7 @@ def test_partial_fit_on_sparse_chunks(cls):
     )
 
 
-@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
+@pytest.mark.parametrize("precision", ["bf16-mixed"])
 @pytest.mark.parametrize("cls", TABLES, ids=lambda c: c.__name__)
 def test_mixed_precision_runs_sparse_products_in_float32(cls, precision):
     # torch has no float16/bfloat16 sparse CSR product on the CPU
