@@ -74,7 +74,7 @@ SIZES = {
 }
 # fmt: on
 
-CASES = ("mlp", "linear", "cnn_lstm", "predict", "memory", "digits")
+CASES = ("mlp", "linear", "cnn_lstm", "predict", "memory", "digits", "data")
 
 
 def parse_args(argv=None):
@@ -180,6 +180,7 @@ def main(argv=None):
     args = parse_args(argv)
     from benchmarks import (
         case_cnn_lstm,
+        case_data,
         case_digits,
         case_linear,
         case_memory,
@@ -195,6 +196,7 @@ def main(argv=None):
         "predict": case_predict,
         "memory": case_memory,
         "digits": case_digits,
+        "data": case_data,
     }
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = sorted(set(cases) - set(CASES))
@@ -220,7 +222,7 @@ def main(argv=None):
     sections = []
     for name in cases:
         for device in devices:
-            if device != "cpu" and name in ("memory", "digits"):
+            if device != "cpu" and name in ("memory", "digits", "data"):
                 continue  # CPU-only cases
             log(f"== {name} ({device})")
             sections.append(modules[name].run(cfg, device, log))

@@ -25,7 +25,18 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_deep import _engine
-from sklearn_deep._data import Batch, TableInput, padded_batches, predict_batches
+from sklearn_deep._data import (
+    Batch,
+    TableInput,
+    length_order,
+    network_inputs,
+    pad_rows,
+    padded_batches,
+    predict_batches,
+    split_batch,
+    unpadded_inputs,
+    writable_storage,
+)
 from sklearn_deep._modules import ACTIVATIONS, seeded_global_rng, use_generators
 from sklearn_deep._persist import module_arrays, rebuild_module, shadowing
 from sklearn_deep.callbacks import StopTraining, check_callbacks
@@ -360,6 +371,7 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
             self._check_same_network()
 
         kind = self._input_kind
+        given = X
         with _numeric_hint():
             X, y = kind.validate_fit(self, X, y, reset=fresh)
         y_encoded = self._encode_targets(y, fresh=fresh, classes=classes)
@@ -374,23 +386,30 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         seed, mask_seed = (int(s) for s in self._rng.randint(_MAX_SEED, size=2))
         generator = torch.Generator().manual_seed(seed)
 
-        train_index = valid = None
+        train = self._batch(inputs, y_encoded, weight)
+        valid = None
         if stochastic and self.early_stopping and not incremental:
-            train_index, valid_index = self._validation_split(y_encoded, n_samples)
-            valid = self._batch(inputs, y_encoded, weight, valid_index).to(device)
-        train = self._batch(inputs, y_encoded, weight, train_index).to(device)
+            # the two splits from the one converted copy of X: rows reordered
+            # in place when that copy is ours, never a second copy of X
+            train, valid = split_batch(
+                train,
+                *self._validation_split(y_encoded, n_samples),
+                in_place=writable_storage(inputs, given),
+            )
+            valid = valid.to(device)
+        train = train.to(device)
 
         if fresh:
             with seeded_global_rng(seed, device):  # layers draw their weights
                 # kept so that sklearn_deep.load can rebuild the same network
-                self._module_inputs = kind.network_input(inputs)
+                self._module_inputs = kind.network_input(train.inputs)
                 self.module_ = self._build_module(self._module_inputs, self.n_outputs_)
             self._built_with = self._network_params()
             self._optimizer = None
         self.module_.to(device)
         if fresh and hasattr(self.module_, "fit_statistics"):
             # data-dependent layers (input standardisation): training split only
-            self.module_.fit_statistics(*train.inputs)
+            self.module_.fit_statistics(*unpadded_inputs(train.inputs))
         self._device = device
         self._fitted_precision = self.precision
         config = self._train_config(
@@ -653,13 +672,10 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         return np.sort(train), np.sort(valid)
 
     @staticmethod
-    def _batch(inputs, y_encoded, weight, index):
+    def _batch(inputs, y_encoded, weight):
         target = torch.from_numpy(np.ascontiguousarray(y_encoded))
         w = None if weight is None else torch.from_numpy(weight)
-        batch = Batch(tuple(inputs), target, w)
-        if index is not None:
-            batch = batch.take(torch.from_numpy(index))
-        return batch
+        return Batch(tuple(inputs), target, w)
 
     def _load_optimizer_state(self, incremental):
         # an unpickled estimator's optimizer state continues partial_fit only;
@@ -717,15 +733,19 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
             module.eval()
         on_cpu = device.type == "cpu"
         fixed = self._input_kind.predict_chunk_rows
+        order = length_order(inputs)
+        if order is not None:  # sequences of similar lengths in each chunk
+            inputs = Batch(tuple(inputs)).take(order.to(inputs[0].device)).inputs
         size = 4096
         if on_cpu and inputs[0].shape[0] > 512 and all(t.ndim == 2 for t in inputs):
             size = _dense_chunk_rows(module)
         outputs = []
         # the precision the network was fitted with, not a later set_params
         precision = getattr(self, "_fitted_precision", self.precision)
-        with torch.inference_mode(), _engine.autocast(precision, device):
+        with torch.inference_mode(), _engine.autocast(precision, device, inputs):
             if fixed is not None:
                 for chunk, m in padded_batches(inputs, fixed):
+                    chunk = network_inputs(chunk)
                     if not on_cpu:
                         chunk = tuple(t.to(device, non_blocking=True) for t in chunk)
                     outputs.append(module(*chunk)[:m])
@@ -734,21 +754,22 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                 # rounds a row 1 ulp differently than in a larger batch: a few
                 # rows are predicted padded to 4 with copies of the first
                 m = inputs[0].shape[0]
-                padded = tuple(
-                    torch.cat([t, t[:1].expand(_MIN_GEMM_ROWS - m, *t.shape[1:])])
-                    for t in inputs
-                )
-                outputs.append(module(*padded)[:m])
+                padded = tuple(pad_rows(t, _MIN_GEMM_ROWS) for t in inputs)
+                outputs.append(module(*network_inputs(padded))[:m])
             else:
                 # one chunk skips the chunking machinery
                 chunks = (inputs,) if inputs[0].shape[0] <= size else None
                 for chunk in chunks or predict_batches(inputs, size):
+                    chunk = network_inputs(chunk)
                     if not on_cpu:
                         chunk = tuple(t.to(device, non_blocking=True) for t in chunk)
                     outputs.append(module(*chunk))
         if was_training:
             module.train()
-        return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+        out = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+        if order is not None:  # back to the order of the inputs
+            out = out.index_select(0, torch.argsort(order).to(out.device))
+        return out
 
     # ------------------------------------------------------------------
     # Interoperability

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_deep._data import BatchIterator
+from sklearn_deep._data import BatchIterator, is_sparse, network_inputs, slice_rows
 from sklearn_deep.callbacks import StopTraining
 from sklearn_deep.utils._warnings import warn
 
@@ -244,10 +244,14 @@ class History:
 # Shared pieces
 
 
-def autocast(precision, device):
-    """The autocast context for a ``precision`` setting on ``device``."""
+def autocast(precision, device, inputs=()):
+    """The autocast context for a ``precision`` setting on ``device``.
+
+    Sparse ``inputs`` run in float32: torch's sparse CSR products have no
+    float16 or bfloat16 kernels on the CPU (NotImplementedError).
+    """
     dtype = _AUTOCAST_DTYPES.get(precision)
-    if dtype is None:
+    if dtype is None or any(is_sparse(t) for t in inputs):
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
 
@@ -484,8 +488,8 @@ class _StochasticRun:
         l2 = penalty.batch_l2(len(batch)) if penalty.l2 else 0.0
         if l2 and penalty.decoupled and penalty.per_batch:
             optimizer.param_groups[0]["weight_decay"] = l2
-        inputs = self.task.augment(batch.inputs, self.generator)
-        with autocast(config.precision, self.device):
+        inputs = self.task.augment(network_inputs(batch.inputs), self.generator)
+        with autocast(config.precision, self.device, inputs):
             loss = self.task.loss(self.module(*inputs), batch.target, batch.weight)
         for p in self.params:  # optimizer.zero_grad(set_to_none=True)
             p.grad = None
@@ -677,11 +681,12 @@ def run_lbfgs(module, train, config, task):
     best, best_loss = _Snapshot(module), [np.inf]
     start = _Snapshot(module)
     history = History()
+    inputs = network_inputs(train.inputs)  # sequences padded once, not per call
 
     def closure():
         optimizer.zero_grad(set_to_none=True)
-        with autocast(config.precision, device):
-            loss = task.loss(module(*train.inputs), train.target, train.weight)
+        with autocast(config.precision, device, inputs):
+            loss = task.loss(module(*inputs), train.target, train.weight)
         if l2:
             loss = loss + 0.5 * l2 * sum((w * w).sum() for w in decay)
         loss.backward()
@@ -765,9 +770,9 @@ def run_normal_equations(module, train, config, task):
     """Weighted ridge / least squares by the normal equations, in float64.
 
     ``module`` is a ``LinearModel`` (an intercept when its layer has a bias);
-    the L2 coefficient of ``config.penalty`` is the ridge penalty. X is
-    centred (with the sample weights) chunk by chunk, so no float64 copy of
-    the whole of X is made; the intercept
+    the L2 coefficient of ``config.penalty`` is the ridge penalty. X (dense,
+    or sparse CSR) is centred (with the sample weights) chunk by chunk, so no
+    float64 or dense copy of the whole of X is made; the intercept
     follows from the means. Rank-deficient X gets the minimum-norm solution,
     as scikit-learn's LinearRegression.
     """
@@ -791,11 +796,12 @@ def run_normal_equations(module, train, config, task):
         y_mean = torch.zeros(y.shape[1], dtype=torch.float64, device=device)
     gram = torch.zeros(p, p, dtype=torch.float64, device=device)
     xty = torch.zeros(p, y.shape[1], dtype=torch.float64, device=device)
-    for start in range(0, n, _CHUNK):
-        xc = X[start : start + _CHUNK].double() - x_mean
-        wc = w[start : start + _CHUNK, None]
+    chunk = _chunk_rows(X)
+    for start in range(0, n, chunk):
+        xc = _dense_rows(X, start, start + chunk) - x_mean
+        wc = w[start : start + chunk, None]
         gram += xc.T @ (wc * xc)
-        xty += xc.T @ (wc * (y[start : start + _CHUNK] - y_mean))
+        xty += xc.T @ (wc * (y[start : start + chunk] - y_mean))
     gram /= w_sum
     xty /= w_sum
     alpha = config.penalty.l2
@@ -833,9 +839,26 @@ def run_normal_equations(module, train, config, task):
 
 def _chunked_mean(X, w):
     total = torch.zeros(X.shape[1], dtype=torch.float64, device=X.device)
-    for start in range(0, X.shape[0], _CHUNK):
-        total += w[start : start + _CHUNK] @ X[start : start + _CHUNK].double()
+    chunk = _chunk_rows(X)
+    for start in range(0, X.shape[0], chunk):
+        total += w[start : start + chunk] @ _dense_rows(X, start, start + chunk)
     return total / w.sum()
+
+
+def _chunk_rows(X):
+    """Rows per float64 chunk: ``_CHUNK``, or for sparse X about 4 MB of them."""
+    if not is_sparse(X):
+        return _CHUNK
+    return max(1, min(_CHUNK, 2**19 // max(X.shape[1], 1)))
+
+
+def _dense_rows(X, start, stop):
+    """Rows ``start:stop`` of dense or sparse X, as a dense float64 tensor."""
+    return (
+        slice_rows(X, start, stop).to_dense().double()
+        if is_sparse(X)
+        else (X[start:stop].double())
+    )
 
 
 def _well_conditioned(chol):
