@@ -1,7 +1,9 @@
 """scikit-learn estimators with PyTorch networks inside."""
 
 from sklearn_deep._persist import load, save
+from sklearn_deep.attention import TransformerClassifier, TransformerRegressor
 from sklearn_deep.cnn import CNNClassifier, CNNRegressor
+from sklearn_deep.decomposition import AutoEncoder
 from sklearn_deep.linear_model import LinearRegression, LogisticRegression
 from sklearn_deep.neural_network import MLPClassifier, MLPRegressor
 from sklearn_deep.recurrent import LSTMClassifier, LSTMRegressor
@@ -9,6 +11,7 @@ from sklearn_deep.recurrent import LSTMClassifier, LSTMRegressor
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoEncoder",
     "CNNClassifier",
     "CNNRegressor",
     "LinearRegression",
@@ -17,6 +20,8 @@ __all__ = [
     "LSTMRegressor",
     "MLPClassifier",
     "MLPRegressor",
+    "TransformerClassifier",
+    "TransformerRegressor",
     "load",
     "save",
     "__version__",

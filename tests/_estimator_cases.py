@@ -20,6 +20,15 @@ _LSTM = dict(
     learning_rate_init=0.02,
 )
 
+_TRANSFORMER = dict(
+    d_model=8,
+    nhead=2,
+    num_layers=1,
+    dim_feedforward=16,
+    learning_rate="constant",
+    learning_rate_init=0.01,
+)
+
 # Small networks that pass scikit-learn's estimator checks on their tiny data
 # sets with these epochs and step sizes; other suites lower max_iter.
 SETTINGS = {
@@ -47,6 +56,15 @@ SETTINGS = {
     # fits, and the defaults' bidirectional one-cycle budget tripled their time
     "LSTMClassifier": dict(_LSTM, max_iter=100),
     "LSTMRegressor": dict(_LSTM, max_iter=200),
+    # one small block and a constant step, as the LSTMs'
+    "TransformerClassifier": dict(_TRANSFORMER, max_iter=100),
+    "TransformerRegressor": dict(_TRANSFORMER, max_iter=200),
+    "AutoEncoder": dict(
+        hidden_layer_sizes=(8,),
+        max_iter=50,
+        learning_rate="constant",
+        learning_rate_init=0.01,
+    ),
 }
 
 ESTIMATORS = all_estimators()
