@@ -24,6 +24,7 @@ from sklearn.utils.multiclass import (
 )
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from sklearn_deep._base import _numeric_hint
 from sklearn_deep.utils._compat import _fit_context
 
 
@@ -410,9 +411,9 @@ class ReconstructionTaskMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin)
         return skorch.NeuralNet, torch.nn.MSELoss
 
     @staticmethod
-    def _sample_errors(output, target):
+    def _sample_errors(output, target, dtype=torch.float32):
         """Mean squared error of each sample's reconstruction: (N,)."""
-        return ((output.float() - target.float()) ** 2).flatten(1).mean(1)
+        return ((output.to(dtype) - target.to(dtype)) ** 2).flatten(1).mean(1)
 
     def _loss(self, output, target, weight):
         return 0.5 * self._sample_errors(output, target).mean()
@@ -523,10 +524,11 @@ class ReconstructionTaskMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin)
         """
         check_is_fitted(self, "module_")
         kind = self._input_kind
-        inputs = kind.to_tensors(self, kind.validate(self, X, reset=False))
-        output = self._forward_tensors(inputs)
-        errors = self._sample_errors(output.cpu(), inputs[0])
-        return -errors.double().numpy()
+        with _numeric_hint():
+            inputs = kind.to_tensors(self, kind.validate(self, X, reset=False))
+        output = self._forward_tensors(inputs).cpu()
+        # in float64: the squares of large (but float32) values stay finite
+        return -self._sample_errors(output, inputs[0], torch.float64).numpy()
 
     def score(self, X, y=None):
         """Negative mean squared reconstruction error over X.
