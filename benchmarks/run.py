@@ -74,7 +74,7 @@ SIZES = {
 }
 # fmt: on
 
-CASES = ("mlp", "linear", "cnn_lstm", "predict", "memory", "digits")
+CASES = ("mlp", "linear", "cnn_lstm", "predict", "memory", "digits", "families")
 
 
 def parse_args(argv=None):
@@ -181,6 +181,7 @@ def main(argv=None):
     from benchmarks import (
         case_cnn_lstm,
         case_digits,
+        case_families,
         case_linear,
         case_memory,
         case_mlp,
@@ -195,6 +196,7 @@ def main(argv=None):
         "predict": case_predict,
         "memory": case_memory,
         "digits": case_digits,
+        "families": case_families,
     }
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = sorted(set(cases) - set(CASES))

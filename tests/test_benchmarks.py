@@ -25,6 +25,7 @@ def test_benchmark_command_writes_every_table(tmp_path):
         "## Predict (cpu)",
         "## Peak memory of a fit (CPU)",
         "## scikit-learn-sized data: digits",
+        "## Transformer and AutoEncoder fit per epoch (cpu)",
     ):
         assert heading in text
     for variant in ("sklearn_deep", "bare torch loop", "skorch", "scikit-learn"):
