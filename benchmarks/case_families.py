@@ -7,16 +7,13 @@ import numpy as np
 import torch
 
 from benchmarks import _peers
-from benchmarks._harness import (
-    Section,
-    Target,
-    Timer,
-    fmt_ratio,
-    fmt_seconds,
-    interleave,
-    markdown_table,
+from benchmarks._harness import Section, Timer, interleave
+from benchmarks.case_cnn_lstm import (
+    _bce,
+    _sequences,
+    per_epoch_rows,
+    per_epoch_table,
 )
-from benchmarks.case_cnn_lstm import _bce, _sequences
 
 
 def _table(n, n_features, seed=0):
@@ -119,33 +116,6 @@ def run(cfg, device, log):
             family, *make(n, shape), epochs=epochs, batch_size=batch_size, device=device
         )
         res = interleave(variants, cfg["repeats"], log)
-        base = res["bare torch loop"]
-        for name, m in res.items():
-            table.append(
-                [
-                    family,
-                    name,
-                    fmt_seconds(m.median_wall / epochs),
-                    fmt_ratio(m.median_wall / base.median_wall),
-                    fmt_ratio(m.median_cpu / base.median_cpu),
-                    fmt_ratio(m.min_wall / base.min_wall),
-                ]
-            )
-        ours = res["sklearn_deep"]
-        wall = ours.median_wall / base.median_wall
-        section.targets.append(
-            Target(
-                f"{family} fit per epoch vs bare loop ({device})",
-                "<= 1.05x bare loop",
-                f"{wall:.2f}x wall, {ours.median_cpu / base.median_cpu:.2f}x CPU, "
-                f"{ours.min_wall / base.min_wall:.2f}x best",
-                wall <= 1.05,
-            )
-        )
-    section.tables.append(
-        markdown_table(
-            ["fit", "variant", "s / epoch", "wall ratio", "CPU ratio", "best-of ratio"],
-            table,
-        )
-    )
+        table += per_epoch_rows(section, family, res, epochs, device)
+    section.tables.append(per_epoch_table(table))
     return section

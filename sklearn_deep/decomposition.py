@@ -164,7 +164,7 @@ class AutoEncoder(ReconstructionTaskMixin, BaseDeepEstimator):
         self,
         n_components=2,
         *,
-        hidden_layer_sizes=(128,),
+        hidden_layer_sizes=(256,),
         conv_channels=(),
         kernel_size=3,
         activation="relu",

@@ -18,7 +18,7 @@ class AutoEncoderNetwork(nn.Module):
         signals or ``(C, H, W)`` for images.
     n_components : int
         Width of the code.
-    hidden_sizes : sequence of int, default=(128,)
+    hidden_sizes : sequence of int, default=(256,)
         Dense layers of the encoder, input to code; the decoder mirrors them.
     conv_channels : sequence of int, default=()
         Size-keeping convolution blocks of the encoder before the dense
@@ -48,7 +48,7 @@ class AutoEncoderNetwork(nn.Module):
         input_shape,
         n_components,
         *,
-        hidden_sizes=(128,),
+        hidden_sizes=(256,),
         conv_channels=(),
         kernel_size=3,
         activation="relu",
