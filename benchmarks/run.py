@@ -74,7 +74,7 @@ SIZES = {
 }
 # fmt: on
 
-CASES = ("mlp", "linear", "cnn_lstm", "predict", "memory", "digits", "data")
+CASES = ("mlp", "linear", "cnn_lstm", "predict", "memory", "digits", "data", "families")
 
 
 def parse_args(argv=None):
@@ -182,6 +182,7 @@ def main(argv=None):
         case_cnn_lstm,
         case_data,
         case_digits,
+        case_families,
         case_linear,
         case_memory,
         case_mlp,
@@ -197,6 +198,7 @@ def main(argv=None):
         "memory": case_memory,
         "digits": case_digits,
         "data": case_data,
+        "families": case_families,
     }
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = sorted(set(cases) - set(CASES))

@@ -373,10 +373,12 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         kind = self._input_kind
         given = X
         with _numeric_hint():
-            X, y = kind.validate_fit(self, X, y, reset=fresh)
+            X, y = self._validate_fit_data(X, y, reset=fresh)
         y_encoded = self._encode_targets(y, fresh=fresh, classes=classes)
         weight = self._combine_weights(X, y_encoded, sample_weight)
         inputs = kind.to_tensors(self, X)
+        if y_encoded is None:  # reconstruction: the target is the input itself
+            y_encoded = inputs[0]
         n_samples = inputs[0].shape[0]
 
         if fresh or not hasattr(self, "_rng"):
@@ -477,6 +479,10 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                 f"{'them' if len(changed) > 1 else 'it'} back to continue, or "
                 f"set warm_start=False (or fit a clone) to train a new network."
             )
+
+    def _validate_fit_data(self, X, y, *, reset):
+        """Validated X and y; a task without targets validates X alone."""
+        return self._input_kind.validate_fit(self, X, y, reset=reset)
 
     # ------------------------------------------------------------------
     # The engine's contract: a configuration and a task in, a history out
@@ -673,7 +679,9 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
 
     @staticmethod
     def _batch(inputs, y_encoded, weight):
-        target = torch.from_numpy(np.ascontiguousarray(y_encoded))
+        target = y_encoded
+        if not isinstance(target, torch.Tensor):
+            target = torch.from_numpy(np.ascontiguousarray(y_encoded))
         w = None if weight is None else torch.from_numpy(weight)
         return Batch(tuple(inputs), target, w)
 
@@ -687,8 +695,12 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
     # ------------------------------------------------------------------
     # Prediction
 
-    def _forward(self, X):
-        """Validated X -> network output as a float32 numpy array."""
+    def _forward(self, X, method=None):
+        """Validated X -> network output as a float32 numpy array.
+
+        ``method`` names another method of the network than ``forward`` (an
+        autoencoder's ``encode``).
+        """
         if not hasattr(self, "module_"):  # fitted: check_is_fitted would pass
             check_is_fitted(self, "module_")  # (and costs ~10 µs of tag lookup)
         kind = self._input_kind
@@ -696,7 +708,7 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         if inputs is None:
             with _numeric_hint():
                 inputs = kind.to_tensors(self, kind.validate(self, X, reset=False))
-        return self._forward_tensors(inputs).float().cpu().numpy()
+        return self._forward_tensors(inputs, method).float().cpu().numpy()
 
     def network_inputs(self, X):
         """The tensors that ``module_`` takes for X, made as ``predict`` makes them.
@@ -723,11 +735,12 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         with _numeric_hint():
             return tuple(kind.to_tensors(self, kind.validate(self, X, reset=False)))
 
-    def _forward_tensors(self, inputs):
+    def _forward_tensors(self, inputs, method=None):
         """Network output for CPU or device tensors, in chunks, on the device."""
         device = self._device
         module = self.module_
         _check_not_training_elsewhere(self, module)
+        network = module if method is None else getattr(module, method)
         was_training = module.training
         if was_training:
             module.eval()
@@ -748,14 +761,14 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                     chunk = network_inputs(chunk)
                     if not on_cpu:
                         chunk = tuple(t.to(device, non_blocking=True) for t in chunk)
-                    outputs.append(module(*chunk)[:m])
+                    outputs.append(network(*chunk)[:m])
             elif inputs[0].shape[0] < _MIN_GEMM_ROWS and on_cpu:
                 # the CPU's GEMM takes another kernel below 4 rows, which
                 # rounds a row 1 ulp differently than in a larger batch: a few
                 # rows are predicted padded to 4 with copies of the first
                 m = inputs[0].shape[0]
                 padded = tuple(pad_rows(t, _MIN_GEMM_ROWS) for t in inputs)
-                outputs.append(module(*network_inputs(padded))[:m])
+                outputs.append(network(*network_inputs(padded))[:m])
             else:
                 # one chunk skips the chunking machinery
                 chunks = (inputs,) if inputs[0].shape[0] <= size else None
@@ -763,7 +776,7 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                     chunk = network_inputs(chunk)
                     if not on_cpu:
                         chunk = tuple(t.to(device, non_blocking=True) for t in chunk)
-                    outputs.append(module(*chunk))
+                    outputs.append(network(*chunk))
         if was_training:
             module.train()
         out = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
