@@ -1,23 +1,37 @@
 """scikit-learn estimators with PyTorch networks inside."""
 
-from sklearn_deep._persist import load, save
-from sklearn_deep.cnn import CNNClassifier, CNNRegressor
-from sklearn_deep.linear_model import LinearRegression, LogisticRegression
-from sklearn_deep.neural_network import MLPClassifier, MLPRegressor
-from sklearn_deep.recurrent import LSTMClassifier, LSTMRegressor
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CNNClassifier",
-    "CNNRegressor",
-    "LinearRegression",
-    "LogisticRegression",
-    "LSTMClassifier",
-    "LSTMRegressor",
-    "MLPClassifier",
-    "MLPRegressor",
-    "load",
-    "save",
-    "__version__",
-]
+# Public name -> the module that defines it. Imported on first use (PEP 562),
+# so that ``import sklearn_deep`` costs nothing beyond what it imports itself:
+# a worker process or a script that only unpickles an estimator pays for
+# torch and scikit-learn when it uses them, not at import.
+_EXPORTS = {
+    "CNNClassifier": "sklearn_deep.cnn",
+    "CNNRegressor": "sklearn_deep.cnn",
+    "LinearRegression": "sklearn_deep.linear_model",
+    "LogisticRegression": "sklearn_deep.linear_model",
+    "LSTMClassifier": "sklearn_deep.recurrent",
+    "LSTMRegressor": "sklearn_deep.recurrent",
+    "MLPClassifier": "sklearn_deep.neural_network",
+    "MLPRegressor": "sklearn_deep.neural_network",
+    "load": "sklearn_deep._persist",
+    "save": "sklearn_deep._persist",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sklearn_deep' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

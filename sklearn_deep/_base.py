@@ -273,15 +273,18 @@ class BaseDeepEstimator(BaseEstimator):
             weights = copy.deepcopy(module.state_dict())
             optimizer_state = None
             if optimizer is not None:
-                optimizer_state = copy.deepcopy(optimizer.state_dict())
+                with _engine.without_dynamo_import():
+                    optimizer_state = copy.deepcopy(optimizer.state_dict())
         try:
-            return self._fit_inner(X, y, sample_weight, incremental, classes)
+            with _engine.without_dynamo_import():
+                return self._fit_inner(X, y, sample_weight, incremental, classes)
         except BaseException:
             # nothing half-fit is left behind: put the previous state back
             if in_place:
                 module.load_state_dict(weights)
                 if optimizer is not None:
-                    optimizer.load_state_dict(optimizer_state)
+                    with _engine.without_dynamo_import():
+                        optimizer.load_state_dict(optimizer_state)
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
@@ -629,7 +632,8 @@ class BaseDeepEstimator(BaseEstimator):
             state["module_"] = copy.deepcopy(module).cpu()
         optimizer = state.pop("_optimizer", None)
         if optimizer is not None:
-            state["_optimizer_state"] = _to_cpu(optimizer.state_dict())
+            with _engine.without_dynamo_import():
+                state["_optimizer_state"] = _to_cpu(optimizer.state_dict())
         if "_device" in state:
             state["_device"] = torch.device("cpu")
         return state

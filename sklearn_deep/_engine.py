@@ -18,7 +18,10 @@ without its per-batch cost.
 """
 
 import contextlib
+import inspect
 import math
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -290,6 +293,66 @@ def make_optimizer(module, config, device):
     return _OPTIMIZERS[solver](groups, **kwargs)
 
 
+# torch.optim imports torch._dynamo (1.2-1.8 s of CPU here, most of a cold
+# process's first fit) the first time an optimizer is built, stepped or its
+# state read: to exclude those calls from a compilation, which only exists once
+# torch._dynamo is imported. Until then the exclusion is a no-op, so these
+# calls skip it (the eager code runs unchanged) and a process that never
+# compiles never pays the import.
+_DYNAMO_GUARDED = ("add_param_group", "state_dict", "load_state_dict", "zero_grad")
+_guard_lock = threading.Lock()
+_guard_depth = [0]
+
+
+def _dynamo_loaded():
+    return "torch._dynamo" in sys.modules
+
+
+@contextlib.contextmanager
+def without_dynamo_import():
+    """Build optimizers and read their state without importing torch._dynamo.
+
+    torch's ``_disable_dynamo`` wrapper looks up a cached disabled function on
+    the wrapped one; while torch._dynamo is not imported, the function itself
+    is that cache (nothing can be compiling), put back when the last caller
+    leaves. Once torch._dynamo is imported, this does nothing.
+    """
+    functions = [
+        inspect.unwrap(getattr(torch.optim.Optimizer, name)) for name in _DYNAMO_GUARDED
+    ]
+    with _guard_lock:
+        guard = not _dynamo_loaded() or _guard_depth[0] > 0
+        if guard:
+            _guard_depth[0] += 1
+            for fn in functions:
+                if not hasattr(fn, "__dynamo_disable"):
+                    fn.__dynamo_disable = fn
+    try:
+        yield
+    finally:
+        if guard:
+            with _guard_lock:
+                _guard_depth[0] -= 1
+                if _guard_depth[0] == 0:
+                    for fn in functions:
+                        if getattr(fn, "__dynamo_disable", None) is fn:
+                            del fn.__dynamo_disable
+
+
+def optimizer_step(optimizer, closure=None):
+    """``optimizer.step(closure)``; eager and import-free while nothing compiles.
+
+    torch's step wrapper imports torch._dynamo to mark graph breaks around
+    the update; with torch._dynamo not imported there is no graph to break,
+    so the undecorated step runs under ``no_grad``, as the wrapper would run
+    it (optimizer hooks are not used by the engine).
+    """
+    if _dynamo_loaded() or optimizer.defaults.get("differentiable"):
+        return optimizer.step(closure)
+    with torch.no_grad():
+        return inspect.unwrap(type(optimizer).step)(optimizer, closure)
+
+
 class _Snapshot:
     """A copy of a module's state, refreshed in place (no allocation per epoch)."""
 
@@ -486,7 +549,7 @@ class _StochasticRun:
                 self.scaler.unscale_(optimizer)
             penalty.add_to_gradients(self.weights, l2)
         if self.scaler is None:
-            optimizer.step()
+            optimizer_step(optimizer)
         else:
             self.scaler.step(optimizer)
             self.scaler.update()
@@ -678,7 +741,7 @@ def run_lbfgs(module, train, config, task):
     tic = time.perf_counter()
     stopped = False
     try:
-        optimizer.step(closure)
+        optimizer_step(optimizer, closure)
     except KeyboardInterrupt:
         warn(
             f"Training interrupted by user; {config.name} keeps the weights reached.",
