@@ -11,6 +11,8 @@ import contextlib
 import copy
 import dataclasses
 import functools
+import os
+import tempfile
 from numbers import Integral, Real
 
 import numpy as np
@@ -154,6 +156,12 @@ class BaseDeepEstimator(BaseEstimator):
         "device": [str, torch.device],
         "callbacks": [list, tuple, None],
         "precision": [StrOptions({"32", "bf16-mixed", "16-mixed"})],
+        "compile": ["boolean", str],
+        "n_devices": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"torchrun"}),
+            None,
+        ],
     }
 
     # What X is: validation, tensors, the network's input, augmentation, the
@@ -193,6 +201,19 @@ class BaseDeepEstimator(BaseEstimator):
             if isinstance(value, bool) and takes_int and "boolean" not in constraints:
                 raise TypeError(
                     f"{name} must be an int, got the bool {value!r}; pass a number."
+                )
+        if self.n_devices not in (None, 1):
+            if self._resolved_solver() not in _engine.STOCHASTIC_SOLVERS:
+                raise ValueError(
+                    f"n_devices={self.n_devices!r} trains by mini-batches, but "
+                    f"solver={self._resolved_solver()!r} is full-batch; use a "
+                    f"stochastic solver ('adam', 'sgd', ...) or n_devices=None."
+                )
+            if self.callbacks:
+                raise ValueError(
+                    f"callbacks cannot run with n_devices={self.n_devices!r}: "
+                    f"training runs in other processes. Set callbacks=None, or "
+                    f"n_devices=None to use them."
                 )
         if self.early_stopping and self.validation_fraction == 0:
             raise ValueError(
@@ -341,6 +362,13 @@ class BaseDeepEstimator(BaseEstimator):
                 self.module_.fit_statistics(*train.inputs)
             self._device = device
             self._fitted_precision = self.precision
+            compiled = getattr(self, "_compiled", None)
+            if not self.compile:
+                self._compiled = None
+            elif compiled is None or compiled.module is not self.module_:
+                self._compiled = _engine.CompiledForward(
+                    self.module_, self.compile, type(self).__name__
+                )
             config = self._train_config(len(train), incremental)
             task = self._engine_task()
             if stochastic:
@@ -349,17 +377,28 @@ class BaseDeepEstimator(BaseEstimator):
                         self.module_, config, device
                     )
                     self._load_optimizer_state(incremental)
-                history = _engine.run_stochastic(
-                    self.module_,
-                    self._optimizer,
-                    train,
-                    valid,
-                    config,
-                    task,
-                    self._history(fresh),
-                    incremental=incremental,
-                    generator=generator,
-                )
+                if self.n_devices in (None, 1):
+                    history = _engine.run_stochastic(
+                        self.module_,
+                        self._optimizer,
+                        train,
+                        valid,
+                        config,
+                        task,
+                        self._history(fresh),
+                        incremental=incremental,
+                        generator=generator,
+                    )
+                else:
+                    history = self._fit_data_parallel(
+                        train,
+                        valid,
+                        config,
+                        self._history(fresh),
+                        incremental,
+                        generator,
+                        seed,
+                    )
             elif solver == "lbfgs":
                 history = _engine.run_lbfgs(self.module_, train, config, task)
             else:  # 'normal'
@@ -417,6 +456,7 @@ class BaseDeepEstimator(BaseEstimator):
             score=self._validation_score,
             predict=self._forward_tensors,
             augment=functools.partial(self._input_kind.augment, self),
+            forward=getattr(self, "_compiled", None),
         )
 
     def _history(self, fresh):
@@ -522,6 +562,73 @@ class BaseDeepEstimator(BaseEstimator):
         if state is not None and incremental:
             self._optimizer.load_state_dict(state)
 
+    def _fit_data_parallel(
+        self, train, valid, config, history, incremental, generator, seed
+    ):
+        """Run the mini-batch solver on ``n_devices`` data-parallel ranks.
+
+        An int spawns the ranks (torch.multiprocessing, 'spawn': safe in
+        notebooks and with CUDA) and copies rank 0's result into this
+        estimator; ``'torchrun'`` trains here as one rank of the launcher's
+        process group. Every rank holds the same weights throughout.
+        """
+        payload = {
+            "train": train.to("cpu"),
+            "valid": None if valid is None else valid.to("cpu"),
+            # callbacks are refused (_check_params); the notifier is a closure
+            "config": dataclasses.replace(config, notify=_engine._no_callbacks),
+            "history": history,
+            "incremental": incremental,
+            "generator": generator.get_state(),
+            "seed": seed,
+            "optimizer": _to_cpu(self._optimizer.state_dict()),
+            "device": self._device,  # a pickled estimator says 'cpu'
+        }
+        device = self._device
+        if self.n_devices == "torchrun":
+            dist = torch.distributed
+            if not dist.is_initialized():  # from torchrun's environment
+                dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+            if device.type == "cuda":
+                device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            history, optimizer, state = _data_parallel_rank(
+                self, dist.get_rank(), dist.get_world_size(), device, payload
+            )
+            self._optimizer = optimizer
+            generator.set_state(state)
+            return history
+        world = self.n_devices
+        if device.type not in ("cpu", "cuda"):
+            raise ValueError(
+                f"n_devices={world} runs on CPUs (gloo) or CUDA devices (NCCL), "
+                f"not on device={self.device!r}; set device='cpu' or 'cuda'."
+            )
+        if device.type == "cuda" and world > torch.cuda.device_count():
+            raise ValueError(
+                f"n_devices={world} needs {world} CUDA devices, but this machine "
+                f"has {torch.cuda.device_count()}; lower n_devices or set "
+                f"device='cpu'."
+            )
+        payload["threads"] = max(1, torch.get_num_threads() // world)
+        with tempfile.TemporaryDirectory() as tmp:
+            result = os.path.join(tmp, "rank0.pt")
+            torch.multiprocessing.start_processes(
+                _data_parallel_worker,
+                args=(world, os.path.join(tmp, "rendezvous"), result, self, payload),
+                nprocs=world,
+                join=True,
+                start_method="spawn",
+            )
+            weights, history, optimizer_state, state = torch.load(
+                result, weights_only=False
+            )
+        self.module_.load_state_dict(weights)
+        self.module_.eval()
+        with _engine.without_dynamo_import():
+            self._optimizer.load_state_dict(optimizer_state)
+        generator.set_state(state)
+        return history
+
     # ------------------------------------------------------------------
     # Prediction
 
@@ -540,6 +647,7 @@ class BaseDeepEstimator(BaseEstimator):
         """Network output for CPU or device tensors, in chunks, on the device."""
         device = self._device
         module = self.module_
+        network = getattr(self, "_compiled", None) or module
         was_training = module.training
         if was_training:
             module.eval()
@@ -556,7 +664,7 @@ class BaseDeepEstimator(BaseEstimator):
                 for chunk, m in padded_batches(inputs, fixed):
                     if not on_cpu:
                         chunk = tuple(t.to(device, non_blocking=True) for t in chunk)
-                    outputs.append(module(*chunk)[:m])
+                    outputs.append(network(*chunk)[:m])
             elif inputs[0].shape[0] < _MIN_GEMM_ROWS and on_cpu:
                 # the CPU's GEMM takes another kernel below 4 rows, which
                 # rounds a row 1 ulp differently than in a larger batch: a few
@@ -566,14 +674,14 @@ class BaseDeepEstimator(BaseEstimator):
                     torch.cat([t, t[:1].expand(_MIN_GEMM_ROWS - m, *t.shape[1:])])
                     for t in inputs
                 )
-                outputs.append(module(*padded)[:m])
+                outputs.append(network(*padded)[:m])
             else:
                 # one chunk skips the chunking machinery
                 chunks = (inputs,) if inputs[0].shape[0] <= size else None
                 for chunk in chunks or predict_batches(inputs, size):
                     if not on_cpu:
                         chunk = tuple(t.to(device, non_blocking=True) for t in chunk)
-                    outputs.append(module(*chunk))
+                    outputs.append(network(*chunk))
         if was_training:
             module.train()
         return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
@@ -630,6 +738,7 @@ class BaseDeepEstimator(BaseEstimator):
         module = state.get("module_")
         if module is not None and self._device.type != "cpu":
             state["module_"] = copy.deepcopy(module).cpu()
+        state.pop("_compiled", None)  # compiled code is this process's
         optimizer = state.pop("_optimizer", None)
         if optimizer is not None:
             with _engine.without_dynamo_import():
@@ -681,6 +790,77 @@ def _dense_chunk_rows(module):
     widest = max((p.shape[0] for p in module.parameters() if p.ndim == 2), default=1)
     rows = 2**17 // max(widest, 1)
     return min(max(1 << (rows.bit_length() - 1) if rows else 1, 512), 65536)
+
+
+def _data_parallel_rank(est, rank, world, device, payload):
+    """Train ``est.module_`` as rank ``rank`` of ``world``, in place.
+
+    Returns the history, the optimizer and the batch generator's state.
+    """
+    from torch.nn.parallel import DistributedDataParallel
+
+    module = est.module_.to(device)
+    est._device = device  # the validation score predicts on this device
+    train = payload["train"].to(device)
+    valid = None if payload["valid"] is None else payload["valid"].to(device)
+    ids = [device.index] if device.type == "cuda" else None
+    parallel = DistributedDataParallel(module, device_ids=ids)
+    forward = parallel
+    if est.compile:
+        forward = _engine.CompiledForward(parallel, est.compile, type(est).__name__)
+    task = dataclasses.replace(est._engine_task(), forward=forward)
+    config = payload["config"]
+    with _engine.without_dynamo_import():
+        optimizer = _engine.make_optimizer(module, config, device)
+        optimizer.load_state_dict(payload["optimizer"])
+    generator = torch.Generator()
+    generator.set_state(payload["generator"])
+    with _engine.without_dynamo_import():
+        history = _engine.run_stochastic(
+            module,
+            optimizer,
+            train,
+            valid,
+            config,
+            task,
+            payload["history"],
+            incremental=payload["incremental"],
+            generator=generator,
+            shard=(rank, world),
+        )
+    return history, optimizer, generator.get_state()
+
+
+def _data_parallel_worker(rank, world, rendezvous, result, est, payload):
+    """The entry point of a process that ``n_devices=k`` spawns."""
+    device = payload["device"]
+    cuda = device.type == "cuda"
+    # torch.multiprocessing passed the tensors in shared memory: the weights
+    # and optimizer state are made this rank's own (the data stay shared)
+    est.module_ = copy.deepcopy(est.module_)
+    payload["optimizer"] = copy.deepcopy(payload["optimizer"])
+    torch.set_num_threads(payload["threads"])  # this process's own share
+    torch.manual_seed(payload["seed"] + rank)  # dropout masks, per rank
+    if cuda:
+        device = torch.device("cuda", rank)
+        torch.cuda.set_device(device)
+    torch.distributed.init_process_group(
+        "nccl" if cuda else "gloo",
+        init_method=f"file://{rendezvous}",
+        rank=rank,
+        world_size=world,
+    )
+    try:
+        history, optimizer, state = _data_parallel_rank(
+            est, rank, world, device, payload
+        )
+        if rank == 0:
+            with _engine.without_dynamo_import():
+                optimizer_state = _to_cpu(optimizer.state_dict())
+            weights = _to_cpu(est.module_.state_dict())
+            torch.save((weights, history, optimizer_state, state), result)
+    finally:
+        torch.distributed.destroy_process_group()
 
 
 def _to_cpu(obj):

@@ -175,13 +175,16 @@ class Task:
     ``score(valid)`` the early-stopping score of a Batch (higher is better),
     with the network in eval mode; ``predict(inputs)`` the network's eval
     output for a tuple of tensors; ``augment(inputs, generator)`` transforms
-    a training batch's inputs.
+    a training batch's inputs; ``forward(*inputs)`` the network's training
+    forward pass (None: the module itself; else a compiled or
+    data-parallel wrapper of it).
     """
 
     loss: Callable
     score: Callable = None
     predict: Callable = None
     augment: Callable = _unchanged
+    forward: Callable = None
 
 
 @dataclass
@@ -353,6 +356,46 @@ def optimizer_step(optimizer, closure=None):
         return inspect.unwrap(type(optimizer).step)(optimizer, closure)
 
 
+class CompiledForward:
+    """A module's forward pass through :func:`torch.compile`, or eager.
+
+    torch.compile is lazy: the graph is built, and a missing C compiler or an
+    unsupported platform found, at the first call. A failure there (or when
+    torch.compile itself refuses) warns once and runs the module uncompiled
+    from then on; errors of the inputs themselves pass through unchanged.
+    ``backend`` is True (torch's default) or a backend's name.
+    """
+
+    def __init__(self, module, backend, name="estimator"):
+        self.module = module
+        self.name = name
+        self.compiled = None
+        kwargs = {} if backend is True else {"backend": backend}
+        try:
+            self.compiled = torch.compile(module, **kwargs)
+        except Exception as exc:  # an unknown backend, an unsupported platform
+            self._fall_back(exc)
+
+    def _fall_back(self, exc):
+        self.compiled = None
+        warn(
+            f"{self.name}: torch.compile is not available here, so the network "
+            f"runs uncompiled ({type(exc).__name__}: {str(exc).splitlines()[0]}). "
+            f"Set compile=False to silence this warning.",
+            UserWarning,
+        )
+
+    def __call__(self, *inputs):
+        if self.compiled is not None:
+            import torch._dynamo.exc as dynamo_errors  # imported by compile
+
+            try:
+                return self.compiled(*inputs)
+            except dynamo_errors.TorchDynamoException as exc:
+                self._fall_back(exc)
+        return self.module(*inputs)
+
+
 class _Snapshot:
     """A copy of a module's state, refreshed in place (no allocation per epoch)."""
 
@@ -451,8 +494,13 @@ class _StochasticRun:
         *,
         incremental,
         generator,
+        shard=None,
     ):
         self.module, self.optimizer = module, optimizer
+        self.forward = task.forward or module
+        # (rank, world size) of a data-parallel run: this process trains on
+        # its part of every batch (see _local_part); None: the whole batch
+        self.shard = shard
         self.train, self.valid = train, valid
         self.config, self.task, self.history = config, task, history
         self.incremental = incremental
@@ -514,6 +562,8 @@ class _StochasticRun:
         total = torch.zeros((), device=self.device)
         for batch in self.batches:
             total += self.train_step(batch) * len(batch)
+        if self.shard is not None:
+            torch.distributed.all_reduce(total)  # every rank: the global loss
         data_loss = total.item() / self.n  # the one synchronisation of the epoch
         return data_loss + self.config.penalty.value(
             self.module, len(self.batches), self.n
@@ -535,9 +585,22 @@ class _StochasticRun:
         l2 = penalty.batch_l2(len(batch)) if penalty.l2 else 0.0
         if l2 and penalty.decoupled and penalty.per_batch:
             optimizer.param_groups[0]["weight_decay"] = l2
+        share = None
+        if self.shard is not None:
+            batch, share = self._local_part(batch)
         inputs = self.task.augment(batch.inputs, self.generator)
         with autocast(config.precision, self.device):
-            loss = self.task.loss(self.module(*inputs), batch.target, batch.weight)
+            output = self.forward(*inputs)
+            if len(batch):
+                loss = self.task.loss(output, batch.target, batch.weight)
+            else:  # a batch smaller than the world: no rows here, no gradient
+                loss = output.sum() * 0.0
+        if share is not None:
+            # DDP averages the ranks' gradients; weighting each rank's mean
+            # loss by its share of the batch makes that average the gradient
+            # of the whole batch's mean loss, as in one process
+            world = self.shard[1]
+            loss = loss * (share * world)
         for p in self.params:  # optimizer.zero_grad(set_to_none=True)
             p.grad = None
         if self.scaler is None:
@@ -555,7 +618,18 @@ class _StochasticRun:
             self.scaler.update()
         if penalty.l1:
             penalty.proximal_step(self.weights, _current_lr(optimizer))
+        if share is not None:
+            return loss.detach() / self.shard[1]  # this rank's part of the mean
         return loss.detach()
+
+    def _local_part(self, batch):
+        """This rank's rows of a batch, and their share of its loss."""
+        rank, world = self.shard
+        n = len(batch)
+        part = batch.slice(n * rank // world, n * (rank + 1) // world)
+        if batch.weight is None:
+            return part, len(part) / n
+        return part, part.weight.sum() / batch.weight.sum()
 
     def end_epoch(self, epoch, loss, tic):
         """Record the epoch, apply the stopping and schedule rules; True stops."""
@@ -664,6 +738,7 @@ def run_stochastic(
     *,
     incremental=False,
     generator=None,
+    shard=None,
 ):
     """Train ``module`` by mini-batches for up to ``config.max_iter`` epochs.
 
@@ -671,6 +746,11 @@ def run_stochastic(
     (the early-stopping split, or None) are Batches on the training device;
     ``history`` is a fresh :class:`History` or the one to continue, updated
     and returned. ``module`` ends in eval mode with the weights to keep.
+    With ``shard=(rank, world_size)`` this is one process of a data-parallel
+    run: every rank holds the same ``train``, draws the same batches, and
+    trains on its part of each through ``task.forward`` (a
+    ``DistributedDataParallel`` wrapper), so that all ranks keep the same
+    weights and stop at the same epoch.
     """
     run = _StochasticRun(
         module,
@@ -682,6 +762,7 @@ def run_stochastic(
         history,
         incremental=incremental,
         generator=generator,
+        shard=shard,
     )
     return run.fit_loop()
 
@@ -724,7 +805,8 @@ def run_lbfgs(module, train, config, task):
     def closure():
         optimizer.zero_grad(set_to_none=True)
         with autocast(config.precision, device):
-            loss = task.loss(module(*train.inputs), train.target, train.weight)
+            output = (task.forward or module)(*train.inputs)
+            loss = task.loss(output, train.target, train.weight)
         if l2:
             loss = loss + 0.5 * l2 * sum((w * w).sum() for w in decay)
         loss.backward()

@@ -271,6 +271,8 @@ class _BaseCNN(BaseDeepEstimator):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         self.conv_channels = conv_channels
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -309,6 +311,8 @@ class _BaseCNN(BaseDeepEstimator):
         self.device = device
         self.callbacks = callbacks
         self.precision = precision
+        self.compile = compile
+        self.n_devices = n_devices
 
     def _check_params(self):
         super()._check_params()
@@ -476,6 +480,8 @@ class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
         class_weight=None,
     ):
         super().__init__(
@@ -516,6 +522,8 @@ class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
             device=device,
             callbacks=callbacks,
             precision=precision,
+            compile=compile,
+            n_devices=n_devices,
         )
         self.class_weight = class_weight
 

@@ -224,6 +224,8 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         self.penalty = penalty
         self.alpha = alpha
@@ -253,6 +255,8 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
         self.device = device
         self.callbacks = callbacks
         self.precision = precision
+        self.compile = compile
+        self.n_devices = n_devices
 
     @property
     def coef_(self):
@@ -401,6 +405,8 @@ class LinearRegression(RegressorTaskMixin, _BaseLinear):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         self.penalty = penalty
         self.alpha = alpha
@@ -429,6 +435,8 @@ class LinearRegression(RegressorTaskMixin, _BaseLinear):
         self.device = device
         self.callbacks = callbacks
         self.precision = precision
+        self.compile = compile
+        self.n_devices = n_devices
 
     @property
     def coef_(self):

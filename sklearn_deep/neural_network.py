@@ -93,6 +93,8 @@ class _BaseMLP(BaseDeepEstimator):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -121,6 +123,8 @@ class _BaseMLP(BaseDeepEstimator):
         self.device = device
         self.callbacks = callbacks
         self.precision = precision
+        self.compile = compile
+        self.n_devices = n_devices
 
     def _hidden_sizes(self):
         return positive_ints(
@@ -272,6 +276,8 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
         class_weight=None,
     ):
         super().__init__(
@@ -302,6 +308,8 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
             device=device,
             callbacks=callbacks,
             precision=precision,
+            compile=compile,
+            n_devices=n_devices,
         )
         self.class_weight = class_weight
 
