@@ -378,9 +378,11 @@ class CompiledForward:
 
     def _fall_back(self, exc):
         self.compiled = None
+        cause = getattr(exc, "inner_exception", None) or exc  # the backend's error
+        text = str(cause).strip().splitlines()
         warn(
-            f"{self.name}: torch.compile is not available here, so the network "
-            f"runs uncompiled ({type(exc).__name__}: {str(exc).splitlines()[0]}). "
+            f"{self.name}: torch.compile failed here, so the network runs "
+            f"uncompiled ({type(cause).__name__}: {text[0] if text else ''}). "
             f"Set compile=False to silence this warning.",
             UserWarning,
         )

@@ -7,6 +7,7 @@ torch thread wherever it runs.
 """
 
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -274,3 +275,58 @@ def test_cold_process_imports_lazily_and_never_dynamo():
     )
     assert done.stdout.split() == ["False", "False", "False", "same"], done.stderr
     assert LogisticRegression.__module__ == "sklearn_deep.linear_model"
+
+
+# ----------------------------------------------------------------------
+# compile
+
+
+def _compile_fit(X, y, compile):
+    est = MLPClassifier(
+        (16,), max_iter=3, batch_size=50, dropout=0.0, random_state=0, device="cpu"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.set_params(compile=compile).fit(X, y)
+
+
+def test_compiled_network_fits_and_predicts_as_eager(digits):
+    # 'aot_eager' runs the real torch.compile path (dynamo graphs, AOT
+    # autograd) without generating C++: inductor (compile=True) needs ~150 s
+    # of CPU to compile here, too slow for the suite; it gave identical
+    # weights when run by hand
+    X, y = digits
+    eager = _compile_fit(X, y, False)
+    compiled = _compile_fit(X, y, "aot_eager")
+    assert compiled._compiled.compiled is not None  # it did run compiled
+    for a, b in zip(eager.coefs_, compiled.coefs_):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        compiled.predict_proba(X), eager.predict_proba(X), rtol=1e-5, atol=1e-6
+    )
+    # compiled code belongs to the process: a pickle predicts uncompiled
+    loaded = pickle.loads(pickle.dumps(compiled))
+    np.testing.assert_array_equal(loaded.predict(X), compiled.predict(X))
+
+
+def test_compile_failure_warns_once_and_runs_eager(digits):
+    from torch._dynamo import register_backend
+
+    # a backend that fails as inductor does without a C compiler: at the
+    # first forward pass, not when torch.compile is called
+    @register_backend
+    def sklearn_deep_failing_backend(graph, example_inputs):
+        raise RuntimeError("no C compiler found")
+
+    X, y = digits
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = _compile_fit(X, y, "sklearn_deep_failing_backend")
+        est.predict(X)
+    messages = [str(w.message) for w in caught if "torch.compile" in str(w.message)]
+    assert len(messages) == 1, messages
+    assert "no C compiler found" in messages[0] and "compile=False" in messages[0]
+    assert caught[0].filename == __file__  # it points at the user's line
+    eager = _compile_fit(X, y, False)
+    for a, b in zip(eager.coefs_, est.coefs_):
+        np.testing.assert_array_equal(a, b)
