@@ -637,6 +637,11 @@ class BaseDeepEstimator(BaseEstimator):
         if not hasattr(self, "module_"):  # fitted: check_is_fitted would pass
             check_is_fitted(self, "module_")  # (and costs ~10 µs of tag lookup)
         kind = self._input_kind
+        affine = getattr(self.module_, "affine", None)
+        if affine is not None and self._device.type == "cpu":
+            out = kind.fast_affine(self, X, affine)
+            if out is not None:
+                return out
         inputs = kind.fast_inputs(self, X)
         if inputs is None:
             with _numeric_hint():
