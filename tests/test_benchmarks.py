@@ -25,6 +25,8 @@ def test_benchmark_command_writes_every_table(tmp_path):
         "## Predict (cpu)",
         "## Peak memory of a fit (CPU)",
         "## scikit-learn-sized data: digits",
+        "## Cold start (fresh processes, CPU)",
+        "## compile per family (cpu)",
     ):
         assert heading in text
     for variant in ("sklearn_deep", "bare torch loop", "skorch", "scikit-learn"):
