@@ -185,8 +185,8 @@ device) the estimator warns once and runs the network uncompiled.""",
     "n_devices": Param(
         "int, 'torchrun' or None",
         """\
-Data-parallel training of one network (:class:`torch.nn.parallel.\
-DistributedDataParallel`). None trains in this process. An int ``k > 1``
+Data-parallel training of one network with torch's
+``DistributedDataParallel``. None trains in this process. An int ``k > 1``
 starts ``k`` processes from ``fit``, one per CUDA device (NCCL) when
 ``device`` is a GPU, else one per CPU share (gloo); each computes the
 gradients of its part of every batch, and the gradients are averaged over
