@@ -30,6 +30,10 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn_deep import CNNClassifier
 
 torch.set_num_threads(1)
+# CI's documentation build sets SKLEARN_DEEP_EXAMPLES_QUICK=1: fewer epochs
+# and folds, so that every example runs in seconds (and says less).
+QUICK = os.environ.get("SKLEARN_DEEP_EXAMPLES_QUICK") == "1"
+EPOCHS = 3 if QUICK else 30
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 digits = load_digits()
@@ -42,7 +46,7 @@ X_train, X_test, y_train, y_test = train_test_split(
 # The default network: two convolution blocks of 32 and 64 filters (3x3
 # kernels, batch normalisation, max pooling) and a dense layer of 100. The
 # images go in as they are; ``input_shape_`` says what the network saw.
-clf = CNNClassifier(max_iter=30, random_state=0).fit(X_train, y_train)
+clf = CNNClassifier(max_iter=EPOCHS, random_state=0).fit(X_train, y_train)
 print(f"input shape {clf.input_shape_}, {clf.n_iter_} epochs")
 print(f"test accuracy: {clf.score(X_test, y_test):.3f}")
 
@@ -51,7 +55,7 @@ print(f"test accuracy: {clf.score(X_test, y_test):.3f}")
 # of the image, drawn afresh for every training batch on the training device.
 # Predictions, and the early-stopping split when there is one, always see the
 # original images, so the test score below is an honest one.
-augmented = CNNClassifier(max_iter=30, augment=True, random_state=0)
+augmented = CNNClassifier(max_iter=EPOCHS, augment=True, random_state=0)
 augmented.fit(X_train, y_train)
 print(f"test accuracy with augmentation: {augmented.score(X_test, y_test):.3f}")
 
@@ -59,9 +63,9 @@ print(f"test accuracy with augmentation: {augmented.score(X_test, y_test):.3f}")
 # The architecture is a set of hyperparameters, so a grid search can tune it
 # like any other (a small grid and few epochs here, to stay quick).
 search = GridSearchCV(
-    CNNClassifier(max_iter=10, learning_rate_init=0.01, random_state=0),
+    CNNClassifier(max_iter=2 if QUICK else 10, learning_rate_init=0.01, random_state=0),
     {"conv_channels": [(8,), (16, 32)], "pooling": ["max", None]},
-    cv=3,
+    cv=2 if QUICK else 3,
 ).fit(X_train, y_train)
 print(f"best architecture: {search.best_params_}")
 print(f"its cross-validated accuracy: {search.best_score_:.3f}")

@@ -38,6 +38,9 @@ import sklearn_deep
 from sklearn_deep.plotting import LossCurveDisplay
 
 torch.set_num_threads(1)
+# CI's documentation build sets SKLEARN_DEEP_EXAMPLES_QUICK=1: fewer epochs
+# and folds, so that every example runs in seconds (and says less).
+QUICK = os.environ.get("SKLEARN_DEEP_EXAMPLES_QUICK") == "1"
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 digits = load_digits(return_X_y=True)
@@ -99,6 +102,13 @@ CASES = [
 ]
 
 
+if QUICK:
+    for _, _, ours, _, theirs, _ in CASES:
+        for estimator in (ours, theirs):
+            if "max_iter" in estimator.get_params():
+                estimator.set_params(max_iter=min(estimator.max_iter, 3))
+
+
 def rows_as_sequences(X):
     """Digits' 64 pixels as 8 time steps of 8 pixels, for the LSTM."""
     return X.reshape(-1, 8, 8)
@@ -120,8 +130,8 @@ def search_and_score(name, estimator, grid, X, y):
     pipe = make_pipeline(*preprocessing(name), estimator)
     param_grid = {f"{step}__{key}": values for key, values in grid.items()}
     tic = time.perf_counter()
-    search = GridSearchCV(pipe, param_grid, cv=3).fit(X, y)
-    scores = cross_val_score(search.best_estimator_, X, y, cv=5)
+    search = GridSearchCV(pipe, param_grid, cv=2 if QUICK else 3).fit(X, y)
+    scores = cross_val_score(search.best_estimator_, X, y, cv=2 if QUICK else 5)
     elapsed = time.perf_counter() - tic
     best = {key.split("__")[1]: v for key, v in search.best_params_.items()}
     return search, scores.mean(), elapsed, best
@@ -141,7 +151,9 @@ for name, data_name, ours, grid, theirs, (X, y) in CASES:
     shared = set(theirs.get_params()) - {"penalty"}
     same = {k: v for k, v in best.items() if k in shared}
     theirs.set_params(**same)
-    reference = cross_val_score(make_pipeline(StandardScaler(), theirs), X, y, cv=5)
+    reference = cross_val_score(
+        make_pipeline(StandardScaler(), theirs), X, y, cv=2 if QUICK else 5
+    )
     fitted[name] = search.best_estimator_
     rows.append((name, data_name, score, reference.mean(), seconds, best))
 

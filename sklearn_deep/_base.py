@@ -28,7 +28,14 @@ from sklearn.utils.validation import (
 from sklearn_deep import _engine
 from sklearn_deep._data import Batch, TableInput, padded_batches, predict_batches
 from sklearn_deep._modules import ACTIVATIONS
-from sklearn_deep.utils._compat import Interval, StrOptions, _fit_context
+from sklearn_deep.callbacks import StopTraining, check_callbacks
+from sklearn_deep.utils._compat import (
+    SKLEARN_CALLBACKS,
+    CallbackSupportMixin,
+    Interval,
+    StrOptions,
+    _fit_context,
+)
 from sklearn_deep.utils._warnings import warn
 
 _MAX_SEED = np.iinfo(np.int32).max
@@ -44,7 +51,14 @@ _HISTORY_ATTRIBUTES = {
     "best_validation_score": "best_validation_score_",
     "no_improvement_count": "_no_improvement_count",
     "schedule_step": "_schedule_step",
+    "validation_loss_curve": "_validation_loss_curve",
+    "learning_rate_curve": "_learning_rate_curve",
+    "epoch_seconds": "_epoch_seconds",
 }
+
+# what scikit-learn 1.9's callback machinery keeps on the estimator during a
+# fit (its teardown needs them, so a failed fit's rollback keeps them)
+_CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
 
 # Constraints of the parameters that several families take, written once; a
 # family picks its own with shared_constraints(...).
@@ -121,7 +135,7 @@ def resolve_device(device):
 SMALL_DATA_BUDGET = {"batch": (8, 32), "samples": 10_000, "epochs": (20, 300)}
 
 
-class BaseDeepEstimator(BaseEstimator):
+class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
     """Base class of every sklearn_deep estimator. Not for direct use."""
 
     _parameter_constraints: dict = {
@@ -168,6 +182,40 @@ class BaseDeepEstimator(BaseEstimator):
     # fast predict path, tags and the X docs (see _data's input kinds)
     _input_kind = TableInput()
 
+    if SKLEARN_CALLBACKS:
+
+        def set_callbacks(self, *callbacks):
+            """Set scikit-learn callbacks (``sklearn.callback``, scikit-learn 1.9).
+
+            The fit is a task whose subtasks are the epochs, so a search's
+            ``ProgressBar`` shows them; a callback's ``on_fit_task_end``
+            returning True stops training after that epoch. This package's
+            own callbacks go in the ``callbacks`` parameter instead.
+
+            Parameters
+            ----------
+            *callbacks : callback instances
+                Objects following scikit-learn's ``FitCallback`` protocol.
+
+            Returns
+            -------
+            self : object
+                The estimator itself.
+            """
+            name = type(self).__name__
+            for callback in callbacks:
+                if hasattr(callback, "on_epoch_end") and not hasattr(
+                    callback, "on_fit_task_end"
+                ):
+                    what = type(callback).__name__
+                    raise TypeError(
+                        f"{what} is a sklearn_deep callback: pass it as "
+                        f"{name}(callbacks=[{what}(...)]) (or set_params("
+                        f"callbacks=[...])); set_callbacks takes scikit-learn's "
+                        f"callbacks (sklearn.callback)."
+                    )
+            return super().set_callbacks(*callbacks)
+
     # ------------------------------------------------------------------
     # Hooks a family may override
 
@@ -175,8 +223,9 @@ class BaseDeepEstimator(BaseEstimator):
         """Return a fresh ``torch.nn.Module`` mapping inputs to logits."""
         raise NotImplementedError
 
-    def _penalty(self):
-        """The penalty (``_engine.Penalty``); scikit-learn's MLP rule here.
+    def _penalty(self, n_samples):
+        """The penalty (``_engine.Penalty``) of a fit on ``n_samples``; scikit-learn's
+        MLP rule here.
 
         ``alpha`` is divided by the batch's total sample weight, except for
         AdamW, where it is the decoupled weight decay.
@@ -209,7 +258,7 @@ class BaseDeepEstimator(BaseEstimator):
                     f"solver={self._resolved_solver()!r} is full-batch; use a "
                     f"stochastic solver ('adam', 'sgd', ...) or n_devices=None."
                 )
-            if self.callbacks:
+            if self.callbacks or getattr(self, "_skl_callbacks", None):
                 raise ValueError(
                     f"callbacks cannot run with n_devices={self.n_devices!r}: "
                     f"training runs in other processes. Set callbacks=None, or "
@@ -221,6 +270,7 @@ class BaseDeepEstimator(BaseEstimator):
                 "a validation split; got validation_fraction=0."
             )
         self._input_kind.check_params(self)
+        check_callbacks(self.callbacks, type(self).__name__)
 
     # ------------------------------------------------------------------
     # The one fit skeleton
@@ -306,8 +356,10 @@ class BaseDeepEstimator(BaseEstimator):
                 if optimizer is not None:
                     with _engine.without_dynamo_import():
                         optimizer.load_state_dict(optimizer_state)
+            live = {k: self.__dict__[k] for k in _CALLBACK_STATE if k in self.__dict__}
             self.__dict__.clear()
             self.__dict__.update(saved)
+            self.__dict__.update(live)
             raise
 
     def _fit_inner(self, X, y, sample_weight, incremental, classes):
@@ -369,7 +421,9 @@ class BaseDeepEstimator(BaseEstimator):
                 self._compiled = _engine.CompiledForward(
                     self.module_, self.compile, type(self).__name__
                 )
-            config = self._train_config(len(train), incremental)
+            config = self._train_config(
+                len(train), incremental, fit_data=(X, y, sample_weight)
+            )
             task = self._engine_task()
             if stochastic:
                 if self._optimizer is None or not incremental:
@@ -411,8 +465,12 @@ class BaseDeepEstimator(BaseEstimator):
     # ------------------------------------------------------------------
     # The engine's contract: a configuration and a task in, a history out
 
-    def _train_config(self, n_samples, incremental):
-        """The frozen ``_engine.TrainConfig`` of this fit's parameters."""
+    def _train_config(self, n_samples, incremental, fit_data=None):
+        """The frozen ``_engine.TrainConfig`` of this fit's parameters.
+
+        ``fit_data`` (X, y, sample_weight) is what scikit-learn 1.9's
+        callbacks may ask for.
+        """
         solver = self._resolved_solver()
         schedule = self.learning_rate
         if schedule not in _engine.ALL_SOLVER_SCHEDULES and solver != "sgd":
@@ -421,7 +479,9 @@ class BaseDeepEstimator(BaseEstimator):
             self._max_iter = self._effective_max_iter(n_samples)
         stochastic = solver in _engine.STOCHASTIC_SOLVERS
         penalty = dataclasses.replace(
-            self._penalty(), decoupled=solver == "adamw", weight_mean=self._weight_mean
+            self._penalty(n_samples),
+            decoupled=solver == "adamw",
+            weight_mean=self._weight_mean,
         )
         return _engine.TrainConfig(
             solver=solver,
@@ -446,7 +506,9 @@ class BaseDeepEstimator(BaseEstimator):
             precision=self.precision,
             verbose=bool(self.verbose),
             name=type(self).__name__,
-            notify=self._notifier(),
+            notify=self._notifier(
+                (1 if incremental else self._max_iter) if stochastic else 0, fit_data
+            ),
         )
 
     def _engine_task(self):
@@ -476,20 +538,60 @@ class BaseDeepEstimator(BaseEstimator):
         for field, name in _HISTORY_ATTRIBUTES.items():
             setattr(self, name, getattr(history, field))
 
-    def _notifier(self):
-        """The callbacks' hooks, called with this estimator, history up to date."""
+    def _notifier(self, n_epochs=0, fit_data=None):
+        """The callbacks' hooks, called with this estimator, history up to date.
+
+        With scikit-learn >= 1.9 callbacks (``set_callbacks``, or propagated
+        by a search), the fit is also a task of scikit-learn's task tree with
+        the ``n_epochs`` epochs as its subtasks.
+        """
         callbacks = tuple(self.callbacks or ())
+        tasks = None
+        if SKLEARN_CALLBACKS and getattr(self, "_skl_callbacks", None):
+            tasks = _SklearnTasks(self, n_epochs, fit_data)
+        if not callbacks and tasks is None:
+            return _engine._no_callbacks
 
         def notify(hook, history, **kwargs):
-            if not callbacks:
-                return
             self._keep_history(history)  # callbacks see the history live
             for callback in callbacks:
                 method = getattr(callback, hook, None)
                 if method is not None:
                     method(self, **kwargs)
+            if tasks is not None:
+                tasks.notify(hook)
 
         return notify
+
+    @property
+    def history_(self):
+        """The training history, one row per epoch, as a pandas DataFrame.
+
+        Columns: ``epoch`` (counting over all calls, as ``loss_curve_``),
+        ``train_loss`` (``loss_curve_``), ``validation_loss`` and
+        ``validation_score`` (with ``early_stopping=True``, else NaN),
+        ``learning_rate`` (NaN for the full-batch solvers) and ``seconds``.
+        A row is an L-BFGS iteration for ``solver='lbfgs'``.
+        """
+        import pandas as pd
+
+        check_is_fitted(self, "loss_curve_")
+        columns = {
+            "train_loss": self.loss_curve_,
+            "validation_loss": getattr(self, "_validation_loss_curve", None),
+            "validation_score": self.validation_scores_,
+            "learning_rate": getattr(self, "_learning_rate_curve", None),
+            "seconds": getattr(self, "_epoch_seconds", None),
+        }
+        n = len(self.loss_curve_)
+        frame = {"epoch": np.arange(1, n + 1)}
+        for name, values in columns.items():
+            column = np.full(n, np.nan)
+            values = [] if values is None else values[:n]
+            # an epoch that diverged has a loss but no validation: NaN at the end
+            column[: len(values)] = values
+            frame[name] = column
+        return pd.DataFrame(frame)
 
     def _combine_weights(self, X, y_encoded, sample_weight):
         """Sample weight times class weight, or None when all are equal."""
@@ -648,6 +750,31 @@ class BaseDeepEstimator(BaseEstimator):
                 inputs = kind.to_tensors(self, kind.validate(self, X, reset=False))
         return self._forward_tensors(inputs).float().cpu().numpy()
 
+    def network_inputs(self, X):
+        """The tensors that ``module_`` takes for X, made as ``predict`` makes them.
+
+        For tools that work on the network itself, such as
+        ``shap.GradientExplainer(estimator.module_, estimator.network_inputs(X))``:
+        X is validated and converted exactly as for ``predict`` (images to
+        ``(n_samples, C, H, W)``, sequences padded to ``(n_samples, T,
+        n_features)``), as float32 tensors on the CPU. ``module_(*inputs)``
+        returns logits (use ``module_.eval()`` first, to turn dropout off).
+
+        Parameters
+        ----------
+        {{X}}
+
+        Returns
+        -------
+        inputs : tuple of torch.Tensor
+            The network's inputs: one tensor, or with padded sequences of
+            different lengths the values and their lengths.
+        """
+        check_is_fitted(self, "module_")
+        kind = self._input_kind
+        with _numeric_hint():
+            return tuple(kind.to_tensors(self, kind.validate(self, X, reset=False)))
+
     def _forward_tensors(self, inputs):
         """Network output for CPU or device tensors, in chunks, on the device."""
         device = self._device
@@ -759,6 +886,43 @@ class BaseDeepEstimator(BaseEstimator):
 
     def __sklearn_tags__(self):
         return self._input_kind.update_tags(super().__sklearn_tags__())
+
+
+class _SklearnTasks:
+    """A fit as a task of scikit-learn 1.9's callback API, epochs as subtasks.
+
+    The root task ("fit") merges into a search's task when the search
+    propagated its callbacks (its ProgressBar then shows our epochs under
+    its own bar); each epoch is a leaf subtask. An ``on_fit_task_end`` that
+    returns True stops training after that epoch, as StopTraining does.
+    """
+
+    def __init__(self, estimator, n_epochs, fit_data):
+        X, y, sample_weight = fit_data or (None, None, None)
+        self.estimator = estimator
+        self.data = {"X": X, "y": y, "metadata": {"sample_weight": sample_weight}}
+        self.root = estimator._init_callback_context(
+            task_name="fit", max_subtasks=n_epochs
+        )
+        self.root.call_on_fit_task_begin(estimator=estimator, **self.data)
+        self.epoch = None
+
+    def notify(self, hook):
+        estimator = self.estimator
+        if hook == "on_epoch_begin":
+            self.epoch = self.root.subcontext(task_name="epoch")
+            self.epoch.call_on_fit_task_begin(estimator=estimator, **self.data)
+        elif hook == "on_epoch_end":
+            # the estimator predicts as it is now: the hooks' fitted_estimator
+            stop = self.epoch.call_on_fit_task_end(
+                estimator=estimator, reconstruction_attributes=dict, **self.data
+            )
+            if stop:
+                raise StopTraining("a scikit-learn callback asked to stop")
+        elif hook == "on_train_end":
+            self.root.call_on_fit_task_end(
+                estimator=estimator, reconstruction_attributes=dict, **self.data
+            )
 
 
 @contextlib.contextmanager

@@ -172,12 +172,13 @@ class Task:
     """What the task (classification, regression) gives the engine.
 
     ``loss(output, target, weight)`` is the differentiable training loss;
-    ``score(valid)`` the early-stopping score of a Batch (higher is better),
-    with the network in eval mode; ``predict(inputs)`` the network's eval
-    output for a tuple of tensors; ``augment(inputs, generator)`` transforms
-    a training batch's inputs; ``forward(*inputs)`` the network's training
-    forward pass (None: the module itself; else a compiled or
-    data-parallel wrapper of it).
+    ``score(valid)`` the early-stopping score (higher is better) and the
+    data loss of a Batch, as two floats from one forward pass and one
+    synchronisation, with the network in eval mode; ``predict(inputs)`` the
+    network's eval output for a tuple of tensors; ``augment(inputs,
+    generator)`` transforms a training batch's inputs; ``forward(*inputs)``
+    the network's training forward pass (None: the module itself; else a
+    compiled or data-parallel wrapper of it).
     """
 
     loss: Callable
@@ -192,7 +193,10 @@ class History:
     """What a fit leaves: the history attributes, and the state to resume.
 
     ``n_iter`` counts the epochs (or L-BFGS iterations) of the last call, as
-    scikit-learn does; ``t`` the training samples seen over all calls.
+    scikit-learn does; ``t`` the training samples seen over all calls. The
+    per-epoch lists (``loss_curve``, ``validation_scores``,
+    ``validation_loss_curve``, ``learning_rate_curve``, ``epoch_seconds``)
+    run over all calls, as scikit-learn's ``loss_curve_`` does.
     """
 
     n_iter: int = 0
@@ -204,13 +208,19 @@ class History:
     best_validation_score: float | None = None
     no_improvement_count: int = 0
     schedule_step: int = 0
+    validation_loss_curve: list | None = None
+    learning_rate_curve: list = field(default_factory=list)
+    epoch_seconds: list = field(default_factory=list, compare=False)  # timing
 
     @classmethod
     def fresh(cls, early_stopping):
         """The history of a fit that starts over."""
         if early_stopping:
             return cls(
-                best_loss=None, validation_scores=[], best_validation_score=-np.inf
+                best_loss=None,
+                validation_scores=[],
+                best_validation_score=-np.inf,
+                validation_loss_curve=[],
             )
         return cls()
 
@@ -567,9 +577,11 @@ class _StochasticRun:
         if self.shard is not None:
             torch.distributed.all_reduce(total)  # every rank: the global loss
         data_loss = total.item() / self.n  # the one synchronisation of the epoch
-        return data_loss + self.config.penalty.value(
+        # the penalty's share, added to the validation loss too (comparable curves)
+        self.penalty_value = self.config.penalty.value(
             self.module, len(self.batches), self.n
         )
+        return data_loss + self.penalty_value
 
     def train_step(self, batch):
         """One optimizer step on ``batch``; returns its loss, on the device."""
@@ -640,14 +652,20 @@ class _StochasticRun:
         history.t += self.n
         history.loss = loss
         history.loss_curve.append(loss)
+        history.learning_rate_curve.append(_current_lr(optimizer))
         if not np.isfinite(loss):
+            history.epoch_seconds.append(time.perf_counter() - tic)
             self.stop_reason = "diverged"
             return True
-        score = None
+        score = valid_loss = None
         if self.valid is not None:
             self.module.eval()
-            score = self.task.score(self.valid)
+            score, valid_loss = self.task.score(self.valid)
             self.module.train()
+            valid_loss += self.penalty_value
+            if history.validation_loss_curve is not None:
+                history.validation_loss_curve.append(valid_loss)
+        history.epoch_seconds.append(time.perf_counter() - tic)
         if history.improve(loss, score, config):
             self.best.save()
             self.kept_best = True
@@ -722,6 +740,8 @@ class _StochasticRun:
         width = len(str(self.config.max_iter))
         line = f"epoch {history.n_iter:>{width}}  loss {loss:.6f}"
         if score is not None:
+            if history.validation_loss_curve:
+                line += f"  validation loss {history.validation_loss_curve[-1]:.6f}"
             line += f"  validation score {score:.4f}"
             if score == history.best_validation_score:
                 line += " *"
@@ -799,7 +819,7 @@ def run_lbfgs(module, train, config, task):
         line_search_fn="strong_wolfe",
     )
     state = optimizer.state[optimizer._params[0]]
-    per_iter = {}
+    per_iter, per_iter_time = {}, {}
     best, best_loss = _Snapshot(module), [np.inf]
     start = _Snapshot(module)
     history = History()
@@ -812,7 +832,9 @@ def run_lbfgs(module, train, config, task):
         if l2:
             loss = loss + 0.5 * l2 * sum((w * w).sum() for w in decay)
         loss.backward()
-        value = per_iter[state.get("n_iter", 0)] = loss.item()
+        k = state.get("n_iter", 0)
+        value = per_iter[k] = loss.item()
+        per_iter_time[k] = time.perf_counter()
         if not np.isfinite(value):  # torch's line search cannot recover: stop
             raise _NonFiniteLoss
         if value < best_loss[0]:  # the weights of the lowest finite loss so far
@@ -845,6 +867,10 @@ def run_lbfgs(module, train, config, task):
     history.loss_curve = [
         per_iter[k] for k in sorted(per_iter) if k or len(per_iter) == 1
     ]
+    # seconds per iteration: from the last loss evaluation of one to the next's
+    ends = [tic] + [per_iter_time[k] for k in sorted(per_iter_time)]
+    history.epoch_seconds = [b - a for a, b in zip(ends, ends[1:])]
+    history.epoch_seconds = history.epoch_seconds[-len(history.loss_curve) :]
     history.loss = history.loss_curve[-1] if history.loss_curve else float("nan")
     good = [v for v in history.loss_curve if np.isfinite(v)]
     history.best_loss = min(good) if good else float("nan")
@@ -892,6 +918,9 @@ def run_normal_equations(module, train, config, task):
     follows from the means. Rank-deficient X gets the minimum-norm solution,
     as scikit-learn's LinearRegression.
     """
+    history = History()
+    config.notify("on_train_begin", history)
+    tic = time.perf_counter()
     X, y = train.inputs[0], train.target
     device = X.device if X.device.type != "mps" else torch.device("cpu")
     X, y = X.to(device), y.to(device).double()
@@ -927,11 +956,21 @@ def run_normal_equations(module, train, config, task):
         coef = torch.linalg.pinv(gram.cpu(), hermitian=True).to(device) @ xty
     intercept = y_mean - x_mean @ coef
     module.set_parameters(coef.T.float(), intercept.float())
+    seconds = time.perf_counter() - tic
 
     with torch.no_grad():
         loss = float(task.loss(module(train.inputs[0]), train.target, train.weight))
     loss += config.penalty.value(module, 1, n)
-    return History(n_iter=1, t=n, loss=loss, loss_curve=[loss], best_loss=loss)
+    history = History(
+        n_iter=1,
+        t=n,
+        loss=loss,
+        loss_curve=[loss],
+        best_loss=loss,
+        epoch_seconds=[seconds],
+    )
+    config.notify("on_train_end", history)
+    return history
 
 
 def _chunked_mean(X, w):

@@ -22,6 +22,11 @@ from sklearn.utils.validation import column_or_1d
 from sklearn_deep.utils._compat import _fit_context
 
 
+def _two_floats(a, b):
+    """Two 0-d device tensors as Python floats, in one synchronisation."""
+    return tuple(torch.stack([a.float(), b.float()]).tolist())
+
+
 def _is_stochastic(est):
     from sklearn_deep._engine import STOCHASTIC_SOLVERS
 
@@ -149,7 +154,7 @@ class ClassifierTaskMixin(ClassifierMixin):
         return (per_sample * weight).sum() / weight.sum()
 
     def _validation_score(self, valid):
-        """Accuracy on the early-stopping split, computed on the device."""
+        """Accuracy and loss on the early-stopping split: one synchronisation."""
         logits = self._forward_tensors(valid.inputs)
         if self._target_kind == "multiclass":
             correct = logits.argmax(1) == valid.target
@@ -157,8 +162,10 @@ class ClassifierTaskMixin(ClassifierMixin):
             correct = ((logits > 0) == (valid.target > 0.5)).all(1)
         correct = correct.float()
         if valid.weight is None:
-            return correct.mean().item()
-        return ((correct * valid.weight).sum() / valid.weight.sum()).item()
+            score = correct.mean()
+        else:
+            score = (correct * valid.weight).sum() / valid.weight.sum()
+        return _two_floats(score, self._loss(logits, valid.target, valid.weight))
 
     def _logits_to_labels(self, logits):
         if self._target_kind == "multilabel":
@@ -268,15 +275,29 @@ class ClassifierTaskMixin(ClassifierMixin):
 
 
 class RegressorTaskMixin(RegressorMixin):
-    """Regression: half the mean squared error on float32 targets.
+    """Regression: half the mean squared error on float32 targets (or, with
+    ``loss='poisson'``, half the Poisson deviance on a log link).
 
     Several targets (y of shape (n_samples, n_targets)) are predicted jointly.
     """
 
     _multilabel_supported = False
+    # True: predict keeps a 2-D y's shape, (n, 1) included, as scikit-learn's
+    # LinearRegression; False: one target predicts (n,), as its MLPRegressor
+    _predict_keeps_y_shape = False
+
+    def _poisson(self):
+        return getattr(self, "loss", "squared_error") == "poisson"
 
     def _encode_targets(self, y, *, fresh, classes=None):
         y = np.asarray(y, dtype=np.float32)
+        if self._poisson() and np.any(y < 0):
+            raise ValueError(
+                f"loss='poisson' needs targets y >= 0, but y has "
+                f"{int(np.sum(y < 0))} negative value(s) (min {float(y.min())}). "
+                f"Pass counts or other non-negative targets, or use "
+                f"loss='squared_error'."
+            )
         if y.ndim == 1:
             y = y.reshape(-1, 1)
             single = True
@@ -298,18 +319,33 @@ class RegressorTaskMixin(RegressorMixin):
     def _skorch_net(self):
         import skorch
 
+        if self._poisson():
+            return skorch.NeuralNetRegressor, torch.nn.PoissonNLLLoss
         return skorch.NeuralNetRegressor, torch.nn.MSELoss
 
     def _loss(self, output, target, weight):
         output = output.float()
+        if self._poisson():
+            # half the Poisson deviance with a log link, as scikit-learn's MLP:
+            # mean over samples of sum over targets of y log(y / mu) - y + mu,
+            # mu = exp(output), written stably in the network's output
+            per_sample = (
+                torch.exp(output) - target * output + torch.xlogy(target, target)
+            ) - target
+            per_sample = per_sample.sum(1)
+            if weight is None:
+                return per_sample.mean()
+            return (per_sample * weight).sum() / weight.sum()
         if weight is None:
             return 0.5 * F.mse_loss(output, target)
         per_sample = ((output - target) ** 2).mean(1)
         return 0.5 * (per_sample * weight).sum() / weight.sum()
 
     def _validation_score(self, valid):
-        """R^2 (averaged over targets) on the early-stopping split."""
+        """R^2 (averaged over targets) and loss on the early-stopping split."""
         pred = self._forward_tensors(valid.inputs).float()
+        if self._poisson():
+            pred = torch.exp(pred)
         target = valid.target
         w = (
             torch.ones(len(target), 1, device=target.device)
@@ -324,7 +360,7 @@ class RegressorTaskMixin(RegressorMixin):
             1 - ss_res / ss_tot.clamp_min(torch.finfo(ss_tot.dtype).tiny),
             (ss_res == 0).float(),
         )
-        return r2.mean().item()
+        return _two_floats(r2.mean(), self._loss(pred, target, valid.weight))
 
     def predict(self, X):
         """Predict target values.
@@ -336,10 +372,18 @@ class RegressorTaskMixin(RegressorMixin):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            The predicted values, shaped as the ``y`` given to ``fit``.
+            The predicted values: one column (y of shape (n_samples,), or
+            (n_samples, 1) for the networks, as scikit-learn's MLPRegressor)
+            is returned 1-D; several targets, and a ``(n_samples, 1)`` y for
+            LinearRegression (as scikit-learn's), stay 2-D.
         """
         out = self._forward(X).astype(np.float64)
-        return out.ravel() if self._single_output else out
+        if self._poisson():
+            out = np.exp(out)
+        single = self._single_output or (
+            out.shape[1] == 1 and not self._predict_keeps_y_shape
+        )
+        return out.ravel() if single else out
 
     @available_if(_is_stochastic)
     @_fit_context(prefer_skip_nested_validation=True)

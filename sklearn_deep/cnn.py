@@ -145,7 +145,7 @@ n_features_in_ : int
     features of 2-D X, the number of channels of ``(n_samples, C, H, W)``
     images.
 
-feature_names_in_ : ndarray of shape (n_features_in_,)
+feature_names_in_ : ndarray of shape (`n_features_in_`,)
     Names of features seen during fit, when X has string column names.
 
 n_outputs_ : int

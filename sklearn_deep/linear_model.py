@@ -1,5 +1,6 @@
 """Linear models trained on torch: logistic regression and linear regression."""
 
+import inspect
 from numbers import Real
 
 import numpy as np
@@ -43,17 +44,24 @@ class _BaseLinear(BaseDeepEstimator):
                 f"proximal steps for the L1 part), or solver='auto'."
             )
 
-    def _penalty(self):
+    def _alpha(self, n_samples):
+        """``alpha``, or the one that ``C`` gives (LogisticRegression)."""
+        C = getattr(self, "C", None)
+        if C is None:
+            return self.alpha
+        # C * sum_i(s_i * loss_i) + R(w) divided by C * sum_i(s_i)
+        return 1.0 / (C * n_samples * self._weight_mean)
+
+    def _penalty(self, n_samples):
         """``alpha * R(w)`` on the mean loss, as scikit-learn's SGD estimators."""
+        alpha = self._alpha(n_samples)
         if self.penalty is None:
             return Penalty()
         if self.penalty == "l2":
-            return Penalty(l2=self.alpha)
+            return Penalty(l2=alpha)
         if self.penalty == "l1":
-            return Penalty(l1=self.alpha)
-        return Penalty(
-            l2=self.alpha * (1 - self.l1_ratio), l1=self.alpha * self.l1_ratio
-        )
+            return Penalty(l1=alpha)
+        return Penalty(l2=alpha * (1 - self.l1_ratio), l1=alpha * self.l1_ratio)
 
     def _build_module(self, n_features_in, n_outputs):
         return LinearModel(n_features_in, n_outputs, bias=self.fit_intercept)
@@ -109,11 +117,24 @@ _STOCHASTIC_NOTE = (
         "alpha": Param(
             "float",
             """\
-Strength of the penalty. scikit-learn's ``LogisticRegression(C=C)`` is
-``alpha = 1 / (C * n_samples)``. The default is stronger than
+Strength of the penalty, on the mean loss. scikit-learn's
+``LogisticRegression(C=C)`` is ``alpha = 1 / (C * n_samples)`` (with
+sample or class weights, their sum instead of ``n_samples``); pass ``C``
+to have that computed at each fit. The default is stronger than
 SGDClassifier's 1e-4: L-BFGS reaches the exact optimum, which overfits
 separable data when the penalty is weak; 0.001 is scikit-learn's default
 ``C=1`` at 1000 samples.""",
+        ),
+        "C": Param(
+            "float or None",
+            """\
+Inverse of the penalty's strength, as in scikit-learn's
+``LogisticRegression``: the objective ``C * sum_i(s_i * loss_i) + R(w)``,
+that is ``alpha = 1 / (C * sum_i(s_i))`` with ``s_i`` the sample (times
+class) weights, 1 without them, over the samples the fit trains on (the
+training split with ``early_stopping``; each call's samples in
+``partial_fit``). ``C=np.inf`` is no penalty. None uses ``alpha``; set
+only one of the two.""",
         ),
         "solver": Param(
             "{options}",
@@ -157,7 +178,7 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
     n_outputs_ : int
@@ -173,7 +194,10 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
 
     Notes
     -----
-    The objective is the mean log-loss plus ``alpha * R(w)``.
+    The objective is the mean log-loss plus ``alpha * R(w)``. scikit-learn's
+    ``C * sum(log-loss) + R(w)`` is the same objective divided by
+    ``C * n_samples``, so ``C`` and ``alpha = 1 / (C * n_samples)`` give the
+    same coefficients.
 
     Examples
     --------
@@ -191,13 +215,33 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
     _parameter_constraints: dict = {
         **_BaseLinear._parameter_constraints,
         **shared_constraints("class_weight"),
+        "C": [Interval(Real, 0, None, closed="right"), None],
     }
+
+    def _check_params(self):
+        super()._check_params()
+        if self.C is None:
+            return
+        default = inspect.signature(type(self)).parameters["alpha"].default
+        if self.alpha != default:
+            raise ValueError(
+                f"Got both C={self.C!r} and alpha={self.alpha!r}; they set the "
+                f"same penalty (alpha = 1 / (C * n_samples)). Pass one of them: "
+                f"C as in scikit-learn, or alpha with C=None."
+            )
+        if self.penalty is None:
+            raise ValueError(
+                f"Got C={self.C!r} with penalty=None, which has no penalty for C "
+                f"to scale. Use penalty='l2' (or 'l1', 'elasticnet') with C, or "
+                f"C=np.inf for no penalty."
+            )
 
     def __init__(
         self,
         penalty="l2",
         *,
         alpha=0.001,
+        C=None,
         l1_ratio=0.15,
         fit_intercept=True,
         solver="auto",
@@ -229,6 +273,7 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
     ):
         self.penalty = penalty
         self.alpha = alpha
+        self.C = C
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.solver = solver
@@ -326,7 +371,7 @@ class LinearRegression(RegressorTaskMixin, _BaseLinear):
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
     n_outputs_ : int
@@ -374,6 +419,7 @@ class LinearRegression(RegressorTaskMixin, _BaseLinear):
         ],
     }
     _full_batch_solver = "normal"
+    _predict_keeps_y_shape = True  # y of shape (n, 1) predicts (n, 1), as sklearn's
 
     def __init__(
         self,

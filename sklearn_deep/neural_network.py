@@ -3,6 +3,7 @@
 from sklearn_deep._base import BaseDeepEstimator, positive_ints, shared_constraints
 from sklearn_deep._modules import MLP
 from sklearn_deep._task import ClassifierTaskMixin, RegressorTaskMixin
+from sklearn_deep.utils._compat import StrOptions
 from sklearn_deep.utils._docstring import Param, fill_doc
 
 # The MLP's own parameters; the rest are documented in utils/_docstring.py.
@@ -29,7 +30,7 @@ intercepts_ : list of ndarray of shape (n_fan_out,)
 n_features_in_ : int
     Number of features seen during fit.
 
-feature_names_in_ : ndarray of shape (n_features_in_,)
+feature_names_in_ : ndarray of shape (`n_features_in_`,)
     Names of features seen during fit, when X has string column names.
 
 n_layers_ : int
@@ -41,7 +42,22 @@ n_outputs_ : int
 out_activation_ : str
     Name of the output activation (applied by ``predict_proba`` only)."""
 
-_document = fill_doc(_PARAMETERS, mlp_attributes=_ATTRIBUTES)
+_document_regressor = fill_doc(
+    {
+        **_PARAMETERS,
+        "loss": Param(
+            "{options}",
+            """\
+The loss, as scikit-learn's MLPRegressor (1.7+): half the mean squared
+error, or half the Poisson deviance, ``mean(y log(y / mu) - y + mu)``,
+with a log link: the network's output is ``log(mu)``, and ``predict``
+returns ``mu = exp(output)``. ``'poisson'`` needs ``y >= 0`` (a negative
+target is a ValueError, where scikit-learn's loss becomes NaN). Keyword
+only here: scikit-learn's takes it as the first positional argument.""",
+        ),
+    },
+    mlp_attributes=_ATTRIBUTES,
+)
 _document_classifier = fill_doc(
     {
         **_PARAMETERS,
@@ -164,7 +180,7 @@ class _BaseMLP(BaseDeepEstimator):
     @property
     def out_activation_(self):
         if not hasattr(self, "classes_"):
-            return "identity"
+            return "exp" if getattr(self, "loss", None) == "poisson" else "identity"
         return "softmax" if self._target_kind == "multiclass" else "logistic"
 
     def _linear_layers(self):
@@ -314,12 +330,12 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
         self.class_weight = class_weight
 
 
-@_document
+@_document_regressor
 class MLPRegressor(RegressorTaskMixin, _BaseMLP):
     """Multi-layer perceptron regressor trained with PyTorch.
 
     A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`
-    (squared-error loss): the same parameters, fitted attributes and
+    (squared-error or Poisson loss): the same parameters, fitted attributes and
     early-stopping rules, plus dropout, more optimizers, callbacks and a GPU
     when one is there. Several targets are fitted jointly.
 
@@ -338,8 +354,10 @@ class MLPRegressor(RegressorTaskMixin, _BaseMLP):
 
     Notes
     -----
-    The loss is half the mean squared error, as in scikit-learn, so
-    ``loss_`` values compare directly.
+    The loss is half the mean squared error (or half the Poisson deviance),
+    as in scikit-learn, so ``loss_`` values compare directly. A single
+    target, of shape (n_samples,) or (n_samples, 1), is predicted with shape
+    (n_samples,), as scikit-learn's.
 
     Examples
     --------
@@ -352,3 +370,71 @@ class MLPRegressor(RegressorTaskMixin, _BaseMLP):
     >>> reg.score(X, y) > 0.9
     True
     """
+
+    _parameter_constraints: dict = {
+        **_BaseMLP._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        loss="squared_error",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        dropout=0.0,
+        device="auto",
+        callbacks=None,
+        precision="32",
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            dropout=dropout,
+            device=device,
+            callbacks=callbacks,
+            precision=precision,
+        )
+        self.loss = loss

@@ -26,7 +26,9 @@ def _public_objects():
         callbacks.Callback,
         callbacks.TimeLimit,
         callbacks.LossHistory,
+        callbacks.ProgressBar,
         plotting.LossCurveDisplay,
+        plotting.TrainingCurveDisplay,
     ]
     for cls in classes:
         yield f"{cls.__module__}.{cls.__qualname__}"

@@ -177,7 +177,7 @@ def test_verbose_prints_a_readable_line_per_epoch(iris, capsys):
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 3
     assert out[0].startswith("epoch 1") and "loss" in out[0]
-    assert "validation score" in out[0]
+    assert "validation score" in out[0] and "validation loss" in out[0]
 
 
 def test_silent_by_default(iris, capsys):

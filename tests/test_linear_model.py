@@ -4,7 +4,12 @@ with scikit-learn's linear models, solvers and penalties."""
 import numpy as np
 import pytest
 import sklearn.linear_model as sk_linear
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    make_classification,
+)
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -118,3 +123,58 @@ def test_logistic_regression_attributes_match_sklearn_shapes():
     np.testing.assert_allclose(
         clf.predict_proba(Xb)[:, 1], 1 / (1 + np.exp(-scores)), rtol=1e-5
     )
+
+
+@pytest.mark.parametrize("C", [0.1, 10.0])
+@pytest.mark.parametrize("name", ["binary", "multiclass"])
+def test_C_gives_sklearn_logistic_regression_coefficients(C, name):
+    # well conditioned: independent informative features, no redundant ones
+    X, y = make_classification(
+        n_samples=300,
+        n_features=6,
+        n_informative=4,
+        n_redundant=0,
+        n_classes=2 if name == "binary" else 3,
+        random_state=0,
+    )
+    ours = LogisticRegression(C=C, tol=1e-8, max_iter=500, device="cpu").fit(X, y)
+    theirs = sk_linear.LogisticRegression(C=C, tol=1e-10, max_iter=5000).fit(X, y)
+    scale = np.abs(theirs.coef_).max()
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=2e-3 * scale)
+    np.testing.assert_allclose(ours.intercept_, theirs.intercept_, atol=2e-3 * scale)
+    # negative control: the same C read as alpha is another model
+    other = LogisticRegression(alpha=C, device="cpu").fit(X, y)
+    assert np.abs(other.coef_ - theirs.coef_).max() > 0.1 * scale
+
+
+def test_C_with_sample_weight_is_sklearns():
+    X, y = make_classification(
+        n_samples=300, n_features=6, n_informative=4, n_redundant=0, random_state=1
+    )
+    weight = np.random.RandomState(0).uniform(0.2, 3.0, len(y))
+    ours = LogisticRegression(C=1.0, tol=1e-8, device="cpu")
+    theirs = sk_linear.LogisticRegression(C=1.0, tol=1e-10, max_iter=5000)
+    ours.fit(X, y, sample_weight=weight)
+    theirs.fit(X, y, sample_weight=weight)
+    np.testing.assert_allclose(
+        ours.coef_, theirs.coef_, atol=2e-3 * np.abs(theirs.coef_).max()
+    )
+
+
+def test_C_inf_is_no_penalty_and_alpha_is_1_over_C_n():
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)[:, :5]
+    by_C = LogisticRegression(C=2.0, device="cpu").fit(X, y)
+    by_alpha = LogisticRegression(alpha=1 / (2.0 * len(X)), device="cpu").fit(X, y)
+    np.testing.assert_array_equal(by_C.coef_, by_alpha.coef_)
+    free = LogisticRegression(C=np.inf, device="cpu").fit(X, y)
+    unpenalized = LogisticRegression(penalty=None, device="cpu").fit(X, y)
+    np.testing.assert_array_equal(free.coef_, unpenalized.coef_)
+
+
+def test_C_and_alpha_together_is_an_error():
+    X, y = load_breast_cancer(return_X_y=True)
+    with pytest.raises(ValueError, match="both C=10.0 and alpha=0.1"):
+        LogisticRegression(C=10.0, alpha=0.1).fit(X, y)
+    with pytest.raises(ValueError, match="C=10.0 with penalty=None"):
+        LogisticRegression(C=10.0, penalty=None).fit(X, y)

@@ -1,11 +1,13 @@
 """MLPClassifier and MLPRegressor (sklearn_deep.neural_network): activations,
 and parity with scikit-learn's MLP on its bundled data."""
 
+import numpy as np
 import pytest
 import sklearn.neural_network as sk_nn
 from _estimator_cases import small_mlp
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+from sklearn.metrics import mean_poisson_deviance
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -75,3 +77,51 @@ def test_mlp_regressor_comparable_to_sklearn(solver):
     ours = r2(MLPRegressor(device="cpu", **params))
     theirs = r2(sk_nn.MLPRegressor(**params))
     assert ours > 0.4 and ours >= theirs - 0.02, (ours, theirs)
+
+
+def _poisson_problem(n=600, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 4))
+    y = rng.poisson(np.exp(0.8 * X[:, 0] - 0.5 * X[:, 1] + 0.3)).astype(float)
+    return X[:400], y[:400], X[400:], y[400:]
+
+
+def test_poisson_loss_as_sklearn():
+    X, y, X_test, y_test = _poisson_problem()
+    params = dict(
+        hidden_layer_sizes=(16,), max_iter=300, learning_rate_init=0.01, random_state=0
+    )
+    ours = MLPRegressor(loss="poisson", device="cpu", **params).fit(X, y)
+    theirs = sk_nn.MLPRegressor(loss="poisson", **params).fit(X, y)
+    squared = MLPRegressor(device="cpu", **params).fit(X, y)
+    pred = ours.predict(X_test)
+    assert ours.out_activation_ == theirs.out_activation_ == "exp"
+    assert pred.min() > 0  # the log link
+    assert squared.predict(X_test).min() < 0  # negative control: no link
+    deviance = mean_poisson_deviance(y_test, pred)
+    assert deviance < 1.1 * mean_poisson_deviance(y_test, theirs.predict(X_test))
+    # loss_ is half the Poisson deviance, as scikit-learn's: compare the two
+    # on the same footing
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=0.1)
+
+
+def test_poisson_loss_is_half_the_deviance():
+    X, y, _, _ = _poisson_problem()
+    reg = MLPRegressor(
+        loss="poisson",
+        hidden_layer_sizes=(8,),
+        solver="lbfgs",
+        alpha=0.0,
+        max_iter=50,
+        device="cpu",
+        random_state=0,
+    ).fit(X, y)
+    half_deviance = mean_poisson_deviance(y, reg.predict(X)) / 2
+    assert reg.loss_ == pytest.approx(half_deviance, rel=1e-3)
+
+
+def test_poisson_loss_needs_non_negative_y():
+    X, y, _, _ = _poisson_problem()
+    with pytest.raises(ValueError, match="loss='poisson' needs targets y >= 0"):
+        MLPRegressor(loss="poisson", max_iter=2).fit(X, y - 1)
+    MLPRegressor(loss="squared_error", max_iter=2, device="cpu").fit(X, y - 1)

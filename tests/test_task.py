@@ -1,10 +1,15 @@
 """The classification and regression halves (sklearn_deep._task): labels,
 classes across partial_fit, class weights, multilabel and multi-output targets."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
-from _estimator_cases import small_mlp
+import sklearn.linear_model as sk_linear
+import sklearn.neural_network as sk_nn
+from _estimator_cases import CLASSES, data, make, small_mlp
+from sklearn.base import is_classifier
 from sklearn.datasets import make_regression
 
 from sklearn_deep import (
@@ -86,3 +91,27 @@ def test_multioutput_regression():
     assert reg.predict(X).shape == (200, 3)
     assert reg.score(X, Y / Y.std(0)) > 0.9
     assert LinearRegression().fit(X, Y).coef_.shape == (3, 5)
+
+
+REGRESSORS = [cls for cls in CLASSES if not is_classifier(cls())]
+
+
+@pytest.mark.parametrize("cls", REGRESSORS, ids=lambda cls: cls.__name__)
+def test_predict_shape_of_one_target_as_sklearn(cls):
+    # scikit-learn 1.9: MLPRegressor predicts (n,) for a y of shape (n, 1),
+    # LinearRegression (n, 1); ours follow the MLP, LinearRegression the latter
+    X, y = data(cls)
+    sklearn_twin = (
+        sk_linear.LinearRegression()
+        if cls is LinearRegression
+        else sk_nn.MLPRegressor(max_iter=2)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # DataConversionWarning, convergence
+        expected = sklearn_twin.fit(X, y.reshape(-1, 1)).predict(X).shape
+    column = make(cls).fit(X, y.reshape(-1, 1)).predict(X)
+    flat = make(cls).fit(X, y).predict(X)
+    two = make(cls).fit(X, np.c_[y, -y]).predict(X)
+    assert column.shape == expected
+    assert flat.shape == (len(X),)
+    assert two.shape == (len(X), 2)

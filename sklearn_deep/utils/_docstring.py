@@ -163,7 +163,10 @@ Objects with any of the hooks ``on_train_begin(estimator)``,
 ``on_epoch_begin(estimator, epoch)``, ``on_epoch_end(estimator, epoch,
 loss, validation_score)`` and ``on_train_end(estimator)`` (skorch's names).
 A hook may raise :class:`~sklearn_deep.callbacks.StopTraining` to end
-training after the current epoch. See :mod:`sklearn_deep.callbacks`.""",
+training after the current epoch. An object with none of these hooks is a
+``TypeError`` at fit. :class:`~sklearn_deep.callbacks.ProgressBar` shows a
+progress bar. scikit-learn 1.9's callbacks (``sklearn.callback``) are set
+with ``set_callbacks`` instead. See :mod:`sklearn_deep.callbacks`.""",
     ),
     "precision": Param(
         "{options}",
@@ -243,6 +246,13 @@ validation_scores_ : list of float or None
 
 best_validation_score_ : float or None
     The best validation score, with ``early_stopping=True``.
+
+history_ : pandas.DataFrame
+    One row per epoch (per iteration for ``solver='lbfgs'``), over all calls
+    as ``loss_curve_``: ``epoch``, ``train_loss``, ``validation_loss`` and
+    ``validation_score`` (with ``early_stopping=True``, else NaN),
+    ``learning_rate`` and ``seconds``. Plot it with
+    :class:`~sklearn_deep.plotting.TrainingCurveDisplay`.
 
 n_iter_ : int
     The number of epochs (iterations for ``solver='lbfgs'``) run.
