@@ -407,6 +407,8 @@ class MLPRegressor(RegressorTaskMixin, _BaseMLP):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -436,5 +438,7 @@ class MLPRegressor(RegressorTaskMixin, _BaseMLP):
             device=device,
             callbacks=callbacks,
             precision=precision,
+            compile=compile,
+            n_devices=n_devices,
         )
         self.loss = loss
