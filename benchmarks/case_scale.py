@@ -102,28 +102,16 @@ def run_coldstart(cfg, device, log):
 
     extra = med(ours, "first") - med(ours, "warm")
     worker_extra = statistics.median(first - warm for _, first, warm in workers)
-    rows = [
-        ["import torch", fmt_seconds(med(ours, "torch")), "-"],
-        [
-            "import the package (after torch)",
-            fmt_seconds(med(ours, "package")),
-            fmt_seconds(med(peer, "package")),
-        ],
-        [
-            "import MLPClassifier (after the package)",
-            fmt_seconds(med(ours, "estimators")),
-            fmt_seconds(med(peer, "estimators")),
-        ],
-        [
-            "first fit (iris, 20 epochs)",
-            fmt_seconds(med(ours, "first")),
-            fmt_seconds(med(peer, "first")),
-        ],
-        [
-            "warm fit, same model",
-            fmt_seconds(med(ours, "warm")),
-            fmt_seconds(med(peer, "warm")),
-        ],
+    steps = {
+        "package": "import the package (after torch)",
+        "estimators": "import MLPClassifier (after the package)",
+        "first": "first fit (iris, 20 epochs)",
+        "warm": "warm fit, same model",
+    }
+    rows = [["import torch", fmt_seconds(med(ours, "torch")), "-"]]
+    for key, label in steps.items():
+        rows.append([label, fmt_seconds(med(ours, key)), fmt_seconds(med(peer, key))])
+    rows += [
         ["first minus warm", fmt_seconds(extra), "-"],
         ["first minus warm, in a fresh loky worker", fmt_seconds(worker_extra), "-"],
         ["torch._dynamo imported", str(any(run["dynamo"] for run in ours)), "-"],
