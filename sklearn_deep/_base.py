@@ -711,8 +711,11 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                 f"has {torch.cuda.device_count()}; lower n_devices or set "
                 f"device='cpu'."
             )
-        payload["threads"] = max(1, torch.get_num_threads() // world)
-        with tempfile.TemporaryDirectory() as tmp:
+        # each rank its share of this process's threads: torch reads
+        # OMP_NUM_THREADS when it starts in the spawned process (this
+        # process's own thread setting is never touched)
+        threads = str(max(1, torch.get_num_threads() // world))
+        with tempfile.TemporaryDirectory() as tmp, _environ(OMP_NUM_THREADS=threads):
             result = os.path.join(tmp, "rank0.pt")
             torch.multiprocessing.start_processes(
                 _data_parallel_worker,
@@ -961,6 +964,21 @@ def _dense_chunk_rows(module):
     return min(max(1 << (rows.bit_length() - 1) if rows else 1, 512), 65536)
 
 
+@contextlib.contextmanager
+def _environ(**values):
+    """Set environment variables for the processes started inside."""
+    old = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def _data_parallel_rank(est, rank, world, device, payload):
     """Train ``est.module_`` as rank ``rank`` of ``world``, in place.
 
@@ -1008,7 +1026,6 @@ def _data_parallel_worker(rank, world, rendezvous, result, est, payload):
     # and optimizer state are made this rank's own (the data stay shared)
     est.module_ = copy.deepcopy(est.module_)
     payload["optimizer"] = copy.deepcopy(payload["optimizer"])
-    torch.set_num_threads(payload["threads"])  # this process's own share
     torch.manual_seed(payload["seed"] + rank)  # dropout masks, per rank
     if cuda:
         device = torch.device("cuda", rank)
