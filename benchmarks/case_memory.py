@@ -126,12 +126,15 @@ def _child(variant, n, p, threads, conn):
     conn.close()
 
 
-def measure(variant, n, p, threads):
+def measure(variant, n, p, threads, child_main=None):
+    """Run ``child_main(variant, n, p, threads, conn)`` (default: a fit of
+    ``variant`` on n x p data) in a child process; return what it sends."""
     # fork is fast (no imports) and safe with one thread; spawn otherwise
     method = "fork" if sys.platform == "linux" and threads == 1 else "spawn"
     ctx = mp.get_context(method)
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(variant, n, p, threads, child))
+    target = _child if child_main is None else child_main
+    proc = ctx.Process(target=target, args=(variant, n, p, threads, child))
     proc.start()
     child.close()
     try:

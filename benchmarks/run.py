@@ -84,6 +84,7 @@ CASES = (
     "predict",
     "memory",
     "digits",
+    "data",
     "coldstart",
     "compile",
 )
@@ -192,6 +193,7 @@ def main(argv=None):
     args = parse_args(argv)
     from benchmarks import (
         case_cnn_lstm,
+        case_data,
         case_digits,
         case_linear,
         case_memory,
@@ -208,6 +210,7 @@ def main(argv=None):
         "predict": case_predict,
         "memory": case_memory,
         "digits": case_digits,
+        "data": case_data,
         "coldstart": case_scale.ColdStart,
         "compile": case_scale.Compile,
     }
@@ -235,7 +238,8 @@ def main(argv=None):
     sections = []
     for name in cases:
         for device in devices:
-            if device != "cpu" and name in ("memory", "digits", "coldstart", "compile"):
+            cpu_only = ("memory", "digits", "data", "coldstart", "compile")
+            if device != "cpu" and name in cpu_only:
                 continue  # CPU-only cases
             log(f"== {name} ({device})")
             sections.append(modules[name].run(cfg, device, log))

@@ -19,6 +19,8 @@ _EXPORTS = {
     "MLPRegressor": "sklearn_deep.neural_network",
     "load": "sklearn_deep._persist",
     "save": "sklearn_deep._persist",
+    "skops_trusted_types": "sklearn_deep._persist",
+    "to_onnx": "sklearn_deep._onnx",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import os
 import tempfile
+import threading
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,8 +27,20 @@ from sklearn.utils.validation import (
 )
 
 from sklearn_deep import _engine
-from sklearn_deep._data import Batch, TableInput, padded_batches, predict_batches
-from sklearn_deep._modules import ACTIVATIONS
+from sklearn_deep._data import (
+    Batch,
+    TableInput,
+    length_order,
+    network_inputs,
+    pad_rows,
+    padded_batches,
+    predict_batches,
+    split_batch,
+    unpadded_inputs,
+    writable_storage,
+)
+from sklearn_deep._modules import ACTIVATIONS, seeded_global_rng, use_generators
+from sklearn_deep._persist import module_arrays, rebuild_module, shadowing
 from sklearn_deep.callbacks import StopTraining, check_callbacks
 from sklearn_deep.utils._compat import (
     SKLEARN_CALLBACKS,
@@ -216,6 +229,11 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                     )
             return super().set_callbacks(*callbacks)
 
+    # The parameters that shape the network (or how X is read into it): a
+    # network kept by warm_start or partial_fit must have been built with
+    # their current values
+    _module_params = ()
+
     # ------------------------------------------------------------------
     # Hooks a family may override
 
@@ -373,8 +391,11 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                 "held-out split across calls. Set early_stopping=False."
             )
         fresh = not hasattr(self, "module_") or not (self.warm_start or incremental)
+        if not fresh:
+            self._check_same_network()
 
         kind = self._input_kind
+        given = X
         with _numeric_hint():
             X, y = kind.validate_fit(self, X, y, reset=fresh)
         y_encoded = self._encode_targets(y, fresh=fresh, classes=classes)
@@ -386,45 +407,51 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
             self._rng = np.random.RandomState(
                 check_random_state(self.random_state).randint(_MAX_SEED)
             )
-        seed = int(self._rng.randint(_MAX_SEED))
+        seed, mask_seed = (int(s) for s in self._rng.randint(_MAX_SEED, size=2))
         generator = torch.Generator().manual_seed(seed)
 
-        train_index = valid = None
+        train = self._batch(inputs, y_encoded, weight)
+        valid = None
         if stochastic and self.early_stopping and not incremental:
-            train_index, valid_index = self._validation_split(y_encoded, n_samples)
-            valid = self._batch(inputs, y_encoded, weight, valid_index).to(device)
-        train = self._batch(inputs, y_encoded, weight, train_index).to(device)
-
-        cuda_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda_devices):
-            # the CPU generator and the device's, not torch.manual_seed: that
-            # one seeds every CUDA device and costs ~2 ms per fit on CPU builds
-            torch.random.default_generator.manual_seed(seed)
-            if cuda_devices:
-                with torch.cuda.device(device):
-                    torch.cuda.manual_seed(seed)
-            if fresh:
-                # kept so that sklearn_deep.load can rebuild the same network
-                self._module_inputs = kind.network_input(inputs)
-                self.module_ = self._build_module(self._module_inputs, self.n_outputs_)
-                self._optimizer = None
-            self.module_.to(device)
-            if fresh and hasattr(self.module_, "fit_statistics"):
-                # data-dependent layers (input standardisation): training split only
-                self.module_.fit_statistics(*train.inputs)
-            self._device = device
-            self._fitted_precision = self.precision
-            compiled = getattr(self, "_compiled", None)
-            if not self.compile:
-                self._compiled = None
-            elif compiled is None or compiled.module is not self.module_:
-                self._compiled = _engine.CompiledForward(
-                    self.module_, self.compile, type(self).__name__
-                )
-            config = self._train_config(
-                len(train), incremental, fit_data=(X, y, sample_weight)
+            # the two splits from the one converted copy of X: rows reordered
+            # in place when that copy is ours, never a second copy of X
+            train, valid = split_batch(
+                train,
+                *self._validation_split(y_encoded, n_samples),
+                in_place=writable_storage(inputs, given),
             )
-            task = self._engine_task()
+            valid = valid.to(device)
+        train = train.to(device)
+
+        if fresh:
+            with seeded_global_rng(seed, device):  # layers draw their weights
+                # kept so that sklearn_deep.load can rebuild the same network
+                self._module_inputs = kind.network_input(train.inputs)
+                self.module_ = self._build_module(self._module_inputs, self.n_outputs_)
+            self._built_with = self._network_params()
+            self._optimizer = None
+        self.module_.to(device)
+        if fresh and hasattr(self.module_, "fit_statistics"):
+            # data-dependent layers (input standardisation): training split only
+            self.module_.fit_statistics(*unpadded_inputs(train.inputs))
+        self._device = device
+        self._fitted_precision = self.precision
+        compiled = getattr(self, "_compiled", None)
+        if not self.compile:
+            self._compiled = None
+        elif compiled is None or compiled.module is not self.module_:
+            self._compiled = _engine.CompiledForward(
+                self.module_, self.compile, type(self).__name__
+            )
+        config = self._train_config(
+            len(train), incremental, fit_data=(X, y, sample_weight)
+        )
+        task = self._engine_task()
+        # dropout masks come from this fit's generator on the device, never
+        # from torch's global one, which threads share; its own seed, so that
+        # the masks do not replay the draws of the batch order
+        masks = torch.Generator(device=device).manual_seed(mask_seed)
+        with use_generators(masks), _training(self.module_):
             if stochastic:
                 if self._optimizer is None or not incremental:
                     self._optimizer = _engine.make_optimizer(
@@ -461,6 +488,37 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                 )
             self._keep_history(history)
         return self
+
+    def _network_params(self):
+        """The values of ``_module_params``, comparable across set_params."""
+        return {name: _comparable(getattr(self, name)) for name in self._module_params}
+
+    def _check_same_network(self):
+        """warm_start and partial_fit continue the fitted network: refuse to
+        when a parameter that shapes it changed since it was built.
+
+        Rebuilding instead would throw away the trained weights that
+        warm_start asks to keep, and keeping them silently would train a
+        network that does not match get_params().
+        """
+        built = getattr(self, "_built_with", None)
+        if built is None:  # fitted by an older version: nothing to compare
+            return
+        now = self._network_params()
+        changed = [
+            name
+            for name in self._module_params
+            if name in built and _comparable(built[name]) != now[name]
+        ]
+        if changed:
+            was = ", ".join(f"{name}={built[name]!r}" for name in changed)
+            is_ = ", ".join(f"{name}={getattr(self, name)!r}" for name in changed)
+            raise ValueError(
+                f"warm_start=True and partial_fit continue the fitted network, "
+                f"which was built with {was}; now {is_}. Set "
+                f"{'them' if len(changed) > 1 else 'it'} back to continue, or "
+                f"set warm_start=False (or fit a clone) to train a new network."
+            )
 
     # ------------------------------------------------------------------
     # The engine's contract: a configuration and a task in, a history out
@@ -617,9 +675,9 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
     def _validation_split(self, y_encoded, n_samples):
         """Indices of the training and early-stopping samples, as scikit-learn.
 
-        Binary problems are stratified (scikit-learn stratifies single-output
-        classification); a split that cannot be stratified falls back to a
-        plain one.
+        Binary problems are stratified, as scikit-learn stratifies
+        single-output classification; like it, a class too small to be split
+        is an error.
         """
         index = np.arange(n_samples)
         seed = int(self._rng.randint(_MAX_SEED))
@@ -633,12 +691,20 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                 random_state=seed,
                 stratify=stratify,
             )
-        except ValueError:
+        except ValueError as exc:
             if stratify is None:
                 raise
-            train, valid = train_test_split(
-                index, test_size=self.validation_fraction, random_state=seed
-            )
+            counts = np.bincount(stratify.astype(np.int64), minlength=2).tolist()
+            raise ValueError(
+                f"early_stopping=True holds out a validation split stratified by "
+                f"class, as scikit-learn's MLP does, and these {n_samples} "
+                f"samples cannot be split so (samples per class: "
+                f"{dict(zip(self.classes_.tolist(), counts))}, "
+                f"validation_fraction={self.validation_fraction}): each class "
+                f"needs 2 samples or more, and a share of both splits. Pass more "
+                f"samples of the rare class, change validation_fraction, or set "
+                f"early_stopping=False."
+            ) from exc
         if len(valid) < 2:
             raise ValueError(
                 f"The validation set is too small ({len(valid)} of {n_samples} "
@@ -649,13 +715,10 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         return np.sort(train), np.sort(valid)
 
     @staticmethod
-    def _batch(inputs, y_encoded, weight, index):
+    def _batch(inputs, y_encoded, weight):
         target = torch.from_numpy(np.ascontiguousarray(y_encoded))
         w = None if weight is None else torch.from_numpy(weight)
-        batch = Batch(tuple(inputs), target, w)
-        if index is not None:
-            batch = batch.take(torch.from_numpy(index))
-        return batch
+        return Batch(tuple(inputs), target, w)
 
     def _load_optimizer_state(self, incremental):
         # an unpickled estimator's optimizer state continues partial_fit only;
@@ -782,21 +845,26 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         """Network output for CPU or device tensors, in chunks, on the device."""
         device = self._device
         module = self.module_
+        _check_not_training_elsewhere(self, module)
         network = getattr(self, "_compiled", None) or module
         was_training = module.training
         if was_training:
             module.eval()
         on_cpu = device.type == "cpu"
         fixed = self._input_kind.predict_chunk_rows
+        order = length_order(inputs)
+        if order is not None:  # sequences of similar lengths in each chunk
+            inputs = Batch(tuple(inputs)).take(order.to(inputs[0].device)).inputs
         size = 4096
         if on_cpu and inputs[0].shape[0] > 512 and all(t.ndim == 2 for t in inputs):
             size = _dense_chunk_rows(module)
         outputs = []
         # the precision the network was fitted with, not a later set_params
         precision = getattr(self, "_fitted_precision", self.precision)
-        with torch.inference_mode(), _engine.autocast(precision, device):
+        with torch.inference_mode(), _engine.autocast(precision, device, inputs):
             if fixed is not None:
                 for chunk, m in padded_batches(inputs, fixed):
+                    chunk = network_inputs(chunk)
                     if not on_cpu:
                         chunk = tuple(t.to(device, non_blocking=True) for t in chunk)
                     outputs.append(network(*chunk)[:m])
@@ -805,21 +873,22 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                 # rounds a row 1 ulp differently than in a larger batch: a few
                 # rows are predicted padded to 4 with copies of the first
                 m = inputs[0].shape[0]
-                padded = tuple(
-                    torch.cat([t, t[:1].expand(_MIN_GEMM_ROWS - m, *t.shape[1:])])
-                    for t in inputs
-                )
-                outputs.append(network(*padded)[:m])
+                padded = tuple(pad_rows(t, _MIN_GEMM_ROWS) for t in inputs)
+                outputs.append(network(*network_inputs(padded))[:m])
             else:
                 # one chunk skips the chunking machinery
                 chunks = (inputs,) if inputs[0].shape[0] <= size else None
                 for chunk in chunks or predict_batches(inputs, size):
+                    chunk = network_inputs(chunk)
                     if not on_cpu:
                         chunk = tuple(t.to(device, non_blocking=True) for t in chunk)
                     outputs.append(network(*chunk))
         if was_training:
             module.train()
-        return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+        out = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+        if order is not None:  # back to the order of the inputs
+            out = out.index_select(0, torch.argsort(order).to(out.device))
+        return out
 
     # ------------------------------------------------------------------
     # Interoperability
@@ -832,7 +901,12 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         change this estimator), the matching loss, and this estimator's
         optimizer settings, ready for ``partial_fit``, ``predict`` or
         ``predict_proba``. skorch works on encoded targets: class indices
-        into ``classes_`` for classifiers, float32 arrays for regressors.
+        into ``classes_`` for classifiers (0/1 for binary and multilabel
+        targets, of any numeric dtype), and for regressors the values, of
+        shape ``(n_samples,)`` or ``(n_samples, n_targets)`` as ``fit``
+        takes them: the loss reads a 1-D y as the single output's column
+        (torch's own ``MSELoss`` would broadcast it to ``(n, n)``). skorch's
+        ``predict`` of a regressor returns ``(n_samples, n_targets)``.
 
         Parameters
         ----------
@@ -866,25 +940,50 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         return net_class(**params).initialize()
 
     # ------------------------------------------------------------------
-    # Persistence: a GPU-fitted estimator unpickles on a CPU-only machine
+    # Persistence: a GPU-fitted estimator unpickles on a CPU-only machine. The
+    # state holds no torch object: the network is its state dict as numpy
+    # arrays (rebuilt by _build_module on load, sizes checked first), so that
+    # skops can store it as well as pickle, and always on the CPU.
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # a copy: never alter the live one
         module = state.get("module_")
-        if module is not None and self._device.type != "cpu":
-            state["module_"] = copy.deepcopy(module).cpu()
+        if isinstance(module, torch.nn.Module):
+            state["module_"] = module_arrays(module)
         state.pop("_compiled", None)  # compiled code is this process's
         optimizer = state.pop("_optimizer", None)
         if optimizer is not None:
             with _engine.without_dynamo_import():
-                state["_optimizer_state"] = _to_cpu(optimizer.state_dict())
+                state["_optimizer_state"] = optimizer.state_dict()
+        if state.get("_optimizer_state") is not None:
+            state["_optimizer_state"] = _convert(
+                state["_optimizer_state"], torch.Tensor, _tensor_to_numpy
+            )
         if "_device" in state:
-            state["_device"] = torch.device("cpu")
+            state["_device"] = "cpu"
         return state
 
     def __setstate__(self, state):
+        hidden = shadowing(type(self), state)
+        if hidden:  # skops and pickle files alike: data never replaces code
+            raise ValueError(
+                f"The stored state of {type(self).__name__} sets "
+                f"{sorted(map(repr, hidden))}, which are methods or properties "
+                f"of the class, not attributes; the file is damaged or forged."
+            )
+        state = dict(state)
+        weights = state.pop("module_", None)
+        if state.get("_optimizer_state") is not None:
+            state["_optimizer_state"] = _convert(
+                state["_optimizer_state"], np.ndarray, torch.from_numpy
+            )
+        if "_device" in state:
+            state["_device"] = torch.device(state["_device"])
         super().__setstate__(state)
-        if "module_" in state:
+        if isinstance(weights, dict):
+            weights = rebuild_module(self, weights, f"this {type(self).__name__}")
+        if weights is not None:  # a torch module: a pickle of an older version
+            self.module_ = weights
             self._optimizer = None
 
     def __sklearn_tags__(self):
@@ -928,6 +1027,35 @@ class _SklearnTasks:
             )
 
 
+# The networks being trained, by id, and the thread training each.
+_TRAINING = {}
+
+
+@contextlib.contextmanager
+def _training(module):
+    """Mark ``module`` as being trained by the calling thread, for a block."""
+    _TRAINING[id(module)] = threading.get_ident()
+    try:
+        yield
+    finally:
+        _TRAINING.pop(id(module), None)
+
+
+def _check_not_training_elsewhere(est, module):
+    """A predict from another thread during a fit would switch the network
+    being trained to eval mode and back under the training loop."""
+    owner = _TRAINING.get(id(module))
+    if owner is not None and owner != threading.get_ident():
+        raise RuntimeError(
+            f"{type(est).__name__} is being fitted in another thread, and "
+            f"predicting now would switch the network it trains between "
+            f"training and eval mode. Wait for fit to return (join its thread), "
+            f"predict from a copy taken before the fit (copy.deepcopy), or "
+            f"predict from a callback's on_epoch_end, which runs in the fitting "
+            f"thread."
+        )
+
+
 @contextlib.contextmanager
 def _numeric_hint():
     """Add what to do to numpy's errors about strings or objects in the data."""
@@ -942,6 +1070,19 @@ def _numeric_hint():
             f"features first, for example with OneHotEncoder or OrdinalEncoder "
             f"in a Pipeline (and pass numeric targets to a regressor)."
         ) from exc
+
+
+def _comparable(value):
+    """A parameter value as plain, comparable Python: sequences as tuples."""
+    if isinstance(value, str | bytes) or value is None:
+        return value
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _comparable(v)) for k, v in value.items()))
+    if np.iterable(value):
+        return tuple(_comparable(v) for v in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 # Row counts below this take another GEMM kernel on the CPU (measured: a row
@@ -1002,7 +1143,9 @@ def _data_parallel_rank(est, rank, world, device, payload):
         optimizer.load_state_dict(payload["optimizer"])
     generator = torch.Generator()
     generator.set_state(payload["generator"])
-    with _engine.without_dynamo_import():
+    # dropout masks from a generator of this rank's own (each rank's rows differ)
+    masks = torch.Generator(device=device).manual_seed(payload["seed"] + rank)
+    with _engine.without_dynamo_import(), use_generators(masks):
         history = _engine.run_stochastic(
             module,
             optimizer,
@@ -1026,7 +1169,6 @@ def _data_parallel_worker(rank, world, rendezvous, result, est, payload):
     # and optimizer state are made this rank's own (the data stay shared)
     est.module_ = copy.deepcopy(est.module_)
     payload["optimizer"] = copy.deepcopy(payload["optimizer"])
-    torch.manual_seed(payload["seed"] + rank)  # dropout masks, per rank
     if cuda:
         device = torch.device("cuda", rank)
         torch.cuda.set_device(device)
@@ -1050,12 +1192,23 @@ def _data_parallel_worker(rank, world, rendezvous, result, est, payload):
 
 
 def _to_cpu(obj):
-    if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu()
+    """``obj`` with every tensor in it detached and on the CPU."""
+    return _convert(obj, torch.Tensor, lambda t: t.detach().cpu())
+
+
+def _tensor_to_numpy(tensor):
+    return tensor.detach().to("cpu", copy=True).numpy()
+
+
+def _convert(obj, kind, how):
+    """``obj`` with every value of type ``kind`` in its dicts, lists and tuples
+    replaced by ``how(value)``."""
+    if isinstance(obj, kind):
+        return how(obj)
     if isinstance(obj, dict):
-        return {k: _to_cpu(v) for k, v in obj.items()}
+        return {k: _convert(v, kind, how) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return type(obj)(_to_cpu(v) for v in obj)
+        return type(obj)(_convert(v, kind, how) for v in obj)
     return obj
 
 

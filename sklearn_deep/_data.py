@@ -30,11 +30,149 @@ def table_to_tensor(X):
     """Convert a validated 2-D array (dense or sparse) to a float32 tensor.
 
     The result shares memory with ``X`` when ``X`` is already float32 and
-    C-contiguous; nothing here writes to it.
+    C-contiguous; nothing here writes to it. Sparse X becomes a torch sparse
+    CSR tensor (see :func:`csr_to_tensor`), never a dense one.
     """
     if sp.issparse(X):
-        X = X.toarray()
+        return csr_to_tensor(X)
     return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+
+
+def csr_to_tensor(X):
+    """A float32 torch sparse CSR tensor of a scipy sparse matrix or array.
+
+    Shares the arrays of a canonical float32 CSR ``X`` (nothing writes to
+    them); CSC and COO are converted to CSR, and duplicate or unsorted
+    indices summed and sorted, on a copy. The network's first linear layer
+    multiplies it sparsely (``torch.addmm`` takes sparse CSR inputs), so no
+    batch is ever densified.
+    """
+    X = X.tocsr()
+    if not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    data = np.asarray(X.data, dtype=np.float32)
+    index_dtype = np.result_type(X.indptr.dtype, X.indices.dtype)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(np.asarray(X.indptr, dtype=index_dtype)),
+            torch.from_numpy(np.asarray(X.indices, dtype=index_dtype)),
+            torch.from_numpy(data),
+            size=X.shape,
+            check_invariants=False,
+        )
+
+
+def _csr(crow, col, values, shape):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support")
+        return torch.sparse_csr_tensor(
+            crow, col, values, size=shape, check_invariants=False
+        )
+
+
+def is_sparse(t):
+    """Whether ``t`` is a torch sparse CSR tensor (a sparse table)."""
+    return isinstance(t, torch.Tensor) and t.layout == torch.sparse_csr
+
+
+def _segment_positions(starts, counts):
+    """Positions ``starts[i] + 0 .. counts[i] - 1`` of each segment, end to end.
+
+    With the offsets of the gathered segments: the CSR gather of rows, or of
+    ragged sequences. One vectorised pass, on the device of ``starts``.
+    """
+    offsets = torch.zeros(len(counts) + 1, dtype=torch.int64, device=counts.device)
+    torch.cumsum(counts, 0, out=offsets[1:])
+    total = int(offsets[-1])
+    shift = torch.repeat_interleave(starts - offsets[:-1], counts, output_size=total)
+    return shift + torch.arange(total, device=counts.device), offsets
+
+
+def take_rows(t, index):
+    """The rows of ``t`` at ``index``: a dense or sparse tensor, or sequences."""
+    if isinstance(t, RaggedSequences):
+        return t.take(index)
+    if not is_sparse(t):
+        return t.index_select(0, index)
+    crow = t.crow_indices()
+    index = index.to(crow.device, torch.int64)
+    starts = crow.index_select(0, index).long()
+    counts = crow.index_select(0, index + 1).long() - starts
+    positions, offsets = _segment_positions(starts, counts)
+    return _csr(
+        offsets.to(crow.dtype),
+        t.col_indices().index_select(0, positions),
+        t.values().index_select(0, positions),
+        (len(index), t.shape[1]),
+    )
+
+
+def slice_rows(t, start, stop):
+    """Rows ``start:stop`` of ``t`` (dense, sparse or sequences), without a copy."""
+    if isinstance(t, RaggedSequences):
+        return t.slice(start, stop)
+    if not is_sparse(t):
+        return t[start:stop]
+    n = t.shape[0]
+    start, stop = min(start, n), min(stop, n)
+    crow = t.crow_indices()
+    lo, hi = int(crow[start]), int(crow[stop])
+    return _csr(
+        crow[start : stop + 1] - lo,
+        t.col_indices()[lo:hi],
+        t.values()[lo:hi],
+        (stop - start, t.shape[1]),
+    )
+
+
+def pad_rows(t, size):
+    """``t`` filled up to ``size`` rows with copies of its first row."""
+    m = t.shape[0]
+    if m >= size:
+        return t
+    if isinstance(t, torch.Tensor) and t.layout == torch.strided:
+        return torch.cat([t, t[:1].expand(size - m, *t.shape[1:])])
+    index = torch.zeros(size, dtype=torch.int64, device=t.device)
+    index[:m] = torch.arange(m, device=t.device)
+    return take_rows(t, index)
+
+
+def network_inputs(inputs):
+    """What the network takes for stored inputs: sequences padded to the batch.
+
+    Dense and sparse tensors pass as they are; :class:`RaggedSequences`
+    become zero-padded values ``(N, T_batch, F)`` and their lengths, where
+    ``T_batch`` is the longest sequence of these ``N``, not of the data set.
+    """
+    out = []
+    for t in inputs:
+        out.extend(t.padded() if isinstance(t, RaggedSequences) else (t,))
+    return tuple(out)
+
+
+def unpadded_inputs(inputs):
+    """The inputs as their valid values only, for data statistics.
+
+    Ragged sequences give their time steps end to end, ``(n_steps, F)``, with
+    no padding to mask; everything else passes as it is.
+    """
+    if len(inputs) == 1 and isinstance(inputs[0], RaggedSequences):
+        return (inputs[0].values,)
+    return tuple(inputs)
+
+
+def length_order(inputs):
+    """A permutation sorting ragged sequences by length, or None.
+
+    Predict batches sequences of similar lengths together, so each chunk is
+    padded to about its own members' length.
+    """
+    for t in inputs:
+        if isinstance(t, RaggedSequences):
+            return torch.argsort(t.lengths, stable=True)
+    return None
 
 
 @dataclass
@@ -64,14 +202,93 @@ class Batch:
     def slice(self, start, stop):
         """Samples ``start:stop`` as views, without copying."""
         return self._rebuild(
-            [None if t is None else t[start:stop] for t in self._tensors()]
+            [None if t is None else slice_rows(t, start, stop) for t in self._tensors()]
         )
 
     def take(self, index):
         """Samples at ``index`` (a tensor of indices on the same device)."""
         return self._rebuild(
-            [None if t is None else t.index_select(0, index) for t in self._tensors()]
+            [None if t is None else take_rows(t, index) for t in self._tensors()]
         )
+
+
+def writable_storage(inputs, given):
+    """Whether fit may reorder ``inputs`` in place: their memory is its own.
+
+    True only when every input is a dense CPU tensor that provably shares no
+    memory with ``given`` (the caller's X): a conversion (float64 to float32,
+    a list to an array, padding) made it. Anything that may be the caller's
+    memory (a float32 array taken as it is, a read-only memmap, an unknown
+    array-like) is never written to.
+    """
+    if isinstance(given, torch.Tensor):
+        given = [given.detach().cpu().numpy()] if given.device.type == "cpu" else []
+    elif isinstance(given, np.ndarray):
+        given = [given]
+    elif isinstance(given, list | tuple):
+        given = [m for m in given if isinstance(m, np.ndarray | torch.Tensor)]
+        given = [tensor_to_numpy(m) for m in given]
+    elif hasattr(given, "to_numpy") and hasattr(given, "columns"):  # DataFrame
+        given = [np.asarray(given[c]) for c in given.columns]
+    else:
+        return False
+    for t in inputs:
+        if not (_is_dense(t) and t.device.type == "cpu"):
+            return False
+        array = t.numpy()
+        if not array.flags.writeable or any(
+            np.may_share_memory(array, g) for g in given
+        ):
+            return False
+    return True
+
+
+def split_batch(batch, train_index, valid_index, in_place=False):
+    """The training and validation batches of the rows at the two indices.
+
+    With ``in_place`` (the inputs are fit's own copy of X, see
+    :func:`writable_storage`), the rows are reordered in the same memory,
+    training rows first: both batches are views, and no second copy of X is
+    made. Otherwise they are gathered. Either way each batch holds its rows in
+    the order of its (sorted) index, so results do not depend on which.
+    """
+    train_index = torch.as_tensor(train_index, dtype=torch.int64)
+    valid_index = torch.as_tensor(valid_index, dtype=torch.int64)
+    if not in_place:
+        return batch.take(train_index), batch.take(valid_index)
+    n_train = len(train_index)
+    inputs = tuple(_partition_rows_(t, train_index, valid_index) for t in batch.inputs)
+    order = torch.cat([train_index, valid_index])
+    whole = Batch(
+        inputs,
+        *(
+            None if t is None else t.index_select(0, order)
+            for t in (batch.target, batch.weight)
+        ),
+    )
+    return whole.slice(0, n_train), whole.slice(n_train, len(order))
+
+
+def _partition_rows_(t, train_index, valid_index, block_bytes=4 * 2**20):
+    """Reorder ``t``'s rows in place: those at ``train_index`` (sorted) first.
+
+    Training row ``i`` comes from row ``train_index[i] >= i``, which no earlier
+    block has overwritten; each block is gathered before it is written. The
+    validation rows are copied out first and written after them. Peak extra
+    memory: the validation rows and one block.
+    """
+    valid = t.index_select(0, valid_index)
+    row_bytes = max(t[:1].numel() * t.element_size(), 1)
+    block = max(1, block_bytes // row_bytes)
+    for first in range(0, len(train_index), block):
+        source = train_index[first : first + block]
+        t[first : first + len(source)] = t.index_select(0, source)
+    t[len(train_index) :] = valid
+    return t
+
+
+def _is_dense(t):
+    return t is None or (isinstance(t, torch.Tensor) and t.layout == torch.strided)
 
 
 class BatchIterator:
@@ -119,6 +336,13 @@ class BatchIterator:
             return
         tensors = self.data._tensors()
         device = tensors[0].device
+        if not all(_is_dense(t) for t in tensors):
+            # sparse rows or ragged sequences: gathered batch by batch, from
+            # the same permutation, so a batch holds the same samples
+            perm = torch.randperm(n, generator=self.generator).to(device)
+            for start in range(0, n, size):
+                yield self.data.take(perm[start : start + size])
+            return
         block = self._block_size(tensors, n)
         if self._buffers is None:
             self._buffers = [
@@ -148,7 +372,7 @@ def predict_batches(inputs, chunk_size=4096):
     """
     n = inputs[0].shape[0]
     for start in range(0, n, chunk_size):
-        yield tuple(t[start : start + chunk_size] for t in inputs)
+        yield tuple(slice_rows(t, start, start + chunk_size) for t in inputs)
 
 
 def padded_batches(inputs, chunk_size):
@@ -163,13 +387,10 @@ def padded_batches(inputs, chunk_size):
     """
     n = inputs[0].shape[0]
     for start in range(0, n, chunk_size):
-        chunk = tuple(t[start : start + chunk_size] for t in inputs)
+        chunk = tuple(slice_rows(t, start, start + chunk_size) for t in inputs)
         m = chunk[0].shape[0]
         if m < chunk_size:
-            chunk = tuple(
-                torch.cat([t, t[:1].expand(chunk_size - m, *t.shape[1:])])
-                for t in chunk
-            )
+            chunk = tuple(pad_rows(t, chunk_size) for t in chunk)
         yield chunk, m
 
 
@@ -384,11 +605,13 @@ def check_sequence_array(X, *, dtype=np.float32):
 
 
 def pad_sequences(X, *, dtype=np.float32):
-    """Validate a collection of sequences and pad them with zeros at the end.
+    """Validate a collection of sequences: one array if equal, else ragged.
 
     Each member is an array of shape (n_timesteps_i, n_features), or
     (n_timesteps_i,) for one feature; lengths may differ, the number of
-    features may not. Numeric members are copied once, into the padded array.
+    features may not. Numeric members are copied once: into a
+    :class:`PaddedSequences` array when all have the same length, else end to
+    end into :class:`RaggedSequences`, padded later one batch at a time.
     """
     if len(X) == 0:
         raise ValueError(
@@ -433,12 +656,14 @@ def pad_sequences(X, *, dtype=np.float32):
                 f"the same number of features."
             )
     lengths = np.array([len(seq) for seq in members], dtype=np.int64)
-    max_length = int(lengths.max())
-    values = np.zeros((len(members), max_length, n_features), dtype=dtype)
     with np.errstate(over="ignore"):  # too large for float32: reported below
-        for i, seq in enumerate(members):
-            values[i, : len(seq)] = seq
-    finite = np.isfinite(values).all(axis=(1, 2))
+        if lengths.min() == lengths.max():
+            values = np.stack(members, dtype=dtype)
+            finite = np.isfinite(values).all(axis=(1, 2))
+        else:  # ragged: end to end, padded one batch at a time
+            values = np.concatenate(members, dtype=dtype)
+            steps = np.isfinite(values).all(axis=1)
+            finite = np.logical_and.reduceat(steps, np.cumsum(lengths) - lengths)
     if not finite.all():
         i = int(np.argmin(finite))
         raise ValueError(
@@ -446,7 +671,74 @@ def pad_sequences(X, *, dtype=np.float32):
             f"{np.dtype(dtype).name}); every value of a sequence must be finite. "
             f"Impute or drop the missing values first."
         )
-    return PaddedSequences(values, None if lengths.min() == max_length else lengths)
+    if values.ndim == 3:
+        return PaddedSequences(values)
+    return RaggedSequences(torch.from_numpy(values), torch.from_numpy(lengths))
+
+
+class RaggedSequences:
+    """Sequences of different lengths, stored end to end and padded per batch.
+
+    ``values`` holds every time step of every sequence, ``(n_steps, F)``,
+    sequence ``i`` at rows ``offsets[i]:offsets[i + 1]``; ``lengths`` (int64,
+    ``(n_samples,)``) their lengths. Nothing is padded in store: a batch is
+    gathered with :meth:`take` or :meth:`slice`, and :meth:`padded` pads it
+    to its own longest member, so memory and time follow the lengths of the
+    batch, not of the longest sequence of the data set. ``shape`` is
+    ``(n_samples, max_length, n_features)`` and ``len`` counts samples, as
+    the network builder and scikit-learn's helpers (sample weights) expect.
+    """
+
+    ndim = 3
+
+    def __init__(self, values, lengths, offsets=None):
+        self.values, self.lengths = values, lengths
+        if offsets is None:
+            offsets = torch.zeros(len(lengths) + 1, dtype=torch.int64)
+            torch.cumsum(lengths, 0, out=offsets[1:])
+        self.offsets = offsets.to(lengths.device)
+        longest = int(lengths.max()) if len(lengths) else 0
+        self.shape = (len(lengths), longest, values.shape[1])
+
+    def __len__(self):
+        return self.shape[0]
+
+    @property
+    def device(self):
+        return self.values.device
+
+    def to(self, device, non_blocking=False):
+        """The sequences on ``device`` (no copy if already there)."""
+        return RaggedSequences(
+            *(
+                t.to(device, non_blocking=non_blocking)
+                for t in (self.values, self.lengths, self.offsets)
+            )
+        )
+
+    def take(self, index):
+        """The sequences at ``index``, gathered end to end."""
+        index = index.to(self.lengths.device, torch.int64)
+        lengths = self.lengths.index_select(0, index)
+        starts = self.offsets.index_select(0, index)
+        positions, offsets = _segment_positions(starts, lengths)
+        values = self.values.index_select(0, positions.to(self.values.device))
+        return RaggedSequences(values, lengths, offsets)
+
+    def slice(self, start, stop):
+        """Sequences ``start:stop``, as views."""
+        offsets = self.offsets[start : stop + 1]
+        values = self.values[int(offsets[0]) : int(offsets[-1])]
+        return RaggedSequences(values, self.lengths[start:stop], offsets - offsets[0])
+
+    def padded(self):
+        """Zero-padded values ``(N, T_batch, F)`` and the lengths ``(N,)``."""
+        n, longest, n_features = self.shape
+        out = self.values.new_zeros((n, longest, n_features))
+        steps = torch.arange(longest, device=self.lengths.device)
+        valid = steps < self.lengths[:, None]  # (N, T_batch), row by row
+        out[valid.to(out.device)] = self.values
+        return out, self.lengths
 
 
 def univariate_sequences(X):
@@ -466,8 +758,9 @@ def univariate_sequences(X):
 
 
 def _y_kwargs(est):
-    multi_output = est._multilabel_supported or not is_classifier(est)
-    return {"multi_output": multi_output, "y_numeric": not is_classifier(est)}
+    # 2-D y passes for every estimator: the task half says what it supports,
+    # naming the shape and what to use instead
+    return {"multi_output": True, "y_numeric": not is_classifier(est)}
 
 
 def _plain_rows(est, X):
@@ -623,14 +916,33 @@ X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
         est._augmentation = augment_options(est.augment)
 
     def validate(self, est, X, *, reset):
+        X = self._check_fitted_shape(est, X, reset)
         X = validate_data(est, X, reset=reset, **self._validate_kwargs)
         self._read_shape(est, X, reset)
         return X
 
     def validate_fit(self, est, X, y, *, reset):
+        X = self._check_fitted_shape(est, X, reset)
         X, y = super().validate_fit(est, X, y, reset=reset)
         self._read_shape(est, X, reset)
         return X, y
+
+    def _check_fitted_shape(self, est, X, reset):
+        """Compare images by their shape before scikit-learn's width check.
+
+        That check reads the second axis as the number of features: the
+        channels or the height of images. Images, or anything given to a
+        network fitted on images, are compared as the network reads them.
+        """
+        if reset:
+            return X
+        X = tensor_to_numpy(X)
+        if getattr(X, "shape", None) is None:  # lists: as validate_data would
+            X = np.asarray(X)
+        fitted_on_rows = est.n_features_in_ == math.prod(est.input_shape_)
+        if len(X.shape) >= 3 or (len(X.shape) == 2 and not fitted_on_rows):
+            self._read_shape(est, X, reset=False)
+        return X
 
     def _read_shape(self, est, X, reset):
         if reset:
@@ -644,10 +956,10 @@ X : array-like of shape (n_samples, C, H, W), (n_samples, H, W) or \
             est._layout = (layout, moved)
         elif shape != est.input_shape_:
             raise ValueError(
-                f"X has samples of shape {X.shape[1:]}, read as network inputs "
-                f"of shape {shape}, but {type(est).__name__} was fitted on "
-                f"inputs of shape {est.input_shape_}; pass X shaped like the "
-                f"training data."
+                f"X has samples of shape {tuple(X.shape[1:])}, read as network "
+                f"inputs of shape {shape} (C, H, W or C, L), but "
+                f"{type(est).__name__} was fitted on inputs of shape "
+                f"{est.input_shape_}; pass X shaped like the training data."
             )
 
     def to_tensors(self, est, X):
@@ -713,6 +1025,20 @@ def augment_options(augment):
     return options
 
 
+def _refuse_no_sequences(est, X):
+    """An empty list (or tuple, or object array) of sequences: say so."""
+    empty_list = isinstance(X, list | tuple) and len(X) == 0
+    empty_objects = (
+        isinstance(X, np.ndarray) and X.dtype.kind == "O" and X.shape == (0,)
+    )
+    if empty_list or empty_objects:
+        raise ValueError(
+            f"X is an empty {type(X).__name__} of sequences: "
+            f"{type(est).__name__} needs at least one sequence, each an array "
+            f"of shape (n_timesteps, n_features) or (n_timesteps,)."
+        )
+
+
 class SequenceInput(TableInput):
     """Sequences: ``(n_samples, n_timesteps, n_features)`` arrays, 2-D rows of
     univariate sequences, or a collection of ``(n_timesteps_i, n_features)``
@@ -739,6 +1065,7 @@ n_features)
 
     def validate(self, est, X, *, reset):
         X = tensor_to_numpy(X)
+        _refuse_no_sequences(est, X)
         layout = sequence_layout(X)
         if layout == "table" and (reset or est._table_input):
             est._table_input = True
@@ -764,6 +1091,7 @@ n_features)
         return seqs
 
     def validate_fit(self, est, X, y, *, reset):
+        _refuse_no_sequences(est, X)
         if sequence_layout(X) == "table" and (reset or est._table_input):
             X, y = super().validate_fit(est, X, y, reset=reset)
             est._table_input = True
@@ -778,6 +1106,8 @@ n_features)
         return X, y
 
     def to_tensors(self, est, X):
+        if isinstance(X, RaggedSequences):
+            return (X,)
         return X.to_tensors()
 
     def network_input(self, inputs):

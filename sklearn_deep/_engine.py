@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from sklearn_deep._data import BatchIterator
+from sklearn_deep._data import BatchIterator, is_sparse, network_inputs, slice_rows
 from sklearn_deep.callbacks import StopTraining
 from sklearn_deep.utils._warnings import warn
 
@@ -250,10 +250,14 @@ class History:
 # Shared pieces
 
 
-def autocast(precision, device):
-    """The autocast context for a ``precision`` setting on ``device``."""
+def autocast(precision, device, inputs=()):
+    """The autocast context for a ``precision`` setting on ``device``.
+
+    Sparse ``inputs`` run in float32: torch's sparse CSR products have no
+    float16 or bfloat16 kernels on the CPU (NotImplementedError).
+    """
     dtype = _AUTOCAST_DTYPES.get(precision)
-    if dtype is None:
+    if dtype is None or any(is_sparse(t) for t in inputs):
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
 
@@ -602,8 +606,8 @@ class _StochasticRun:
         share = None
         if self.shard is not None:
             batch, share = self._local_part(batch)
-        inputs = self.task.augment(batch.inputs, self.generator)
-        with autocast(config.precision, self.device):
+        inputs = self.task.augment(network_inputs(batch.inputs), self.generator)
+        with autocast(config.precision, self.device, inputs):
             output = self.forward(*inputs)
             if len(batch):
                 loss = self.task.loss(output, batch.target, batch.weight)
@@ -823,11 +827,12 @@ def run_lbfgs(module, train, config, task):
     best, best_loss = _Snapshot(module), [np.inf]
     start = _Snapshot(module)
     history = History()
+    inputs = network_inputs(train.inputs)  # sequences padded once, not per call
 
     def closure():
         optimizer.zero_grad(set_to_none=True)
-        with autocast(config.precision, device):
-            output = (task.forward or module)(*train.inputs)
+        with autocast(config.precision, device, inputs):
+            output = (task.forward or module)(*inputs)
             loss = task.loss(output, train.target, train.weight)
         if l2:
             loss = loss + 0.5 * l2 * sum((w * w).sum() for w in decay)
@@ -912,14 +917,13 @@ def run_normal_equations(module, train, config, task):
     """Weighted ridge / least squares by the normal equations, in float64.
 
     ``module`` is a ``LinearModel`` (an intercept when its layer has a bias);
-    the L2 coefficient of ``config.penalty`` is the ridge penalty. X is
-    centred (with the sample weights) chunk by chunk, so no float64 copy of
-    the whole of X is made; the intercept
+    the L2 coefficient of ``config.penalty`` is the ridge penalty. X (dense,
+    or sparse CSR) is centred (with the sample weights) chunk by chunk, so no
+    float64 or dense copy of the whole of X is made; the intercept
     follows from the means. Rank-deficient X gets the minimum-norm solution,
     as scikit-learn's LinearRegression.
     """
-    history = History()
-    config.notify("on_train_begin", history)
+    config.notify("on_train_begin", History())
     tic = time.perf_counter()
     X, y = train.inputs[0], train.target
     device = X.device if X.device.type != "mps" else torch.device("cpu")
@@ -939,11 +943,12 @@ def run_normal_equations(module, train, config, task):
         y_mean = torch.zeros(y.shape[1], dtype=torch.float64, device=device)
     gram = torch.zeros(p, p, dtype=torch.float64, device=device)
     xty = torch.zeros(p, y.shape[1], dtype=torch.float64, device=device)
-    for start in range(0, n, _CHUNK):
-        xc = X[start : start + _CHUNK].double() - x_mean
-        wc = w[start : start + _CHUNK, None]
+    chunk = _chunk_rows(X)
+    for start in range(0, n, chunk):
+        xc = _dense_rows(X, start, start + chunk) - x_mean
+        wc = w[start : start + chunk, None]
         gram += xc.T @ (wc * xc)
-        xty += xc.T @ (wc * (y[start : start + _CHUNK] - y_mean))
+        xty += xc.T @ (wc * (y[start : start + chunk] - y_mean))
     gram /= w_sum
     xty /= w_sum
     alpha = config.penalty.l2
@@ -952,8 +957,10 @@ def run_normal_equations(module, train, config, task):
     chol, info = torch.linalg.cholesky_ex(gram)
     if int(info) == 0 and _well_conditioned(chol):
         coef = torch.cholesky_solve(xty, chol)
+        how = "Cholesky"
     else:  # singular: the minimum-norm solution, as scipy's lstsq
         coef = torch.linalg.pinv(gram.cpu(), hermitian=True).to(device) @ xty
+        how = "pseudo-inverse (rank-deficient X: the minimum-norm solution)"
     intercept = y_mean - x_mean @ coef
     module.set_parameters(coef.T.float(), intercept.float())
     seconds = time.perf_counter() - tic
@@ -961,6 +968,10 @@ def run_normal_equations(module, train, config, task):
     with torch.no_grad():
         loss = float(task.loss(module(train.inputs[0]), train.target, train.weight))
     loss += config.penalty.value(module, 1, n)
+    config.log(
+        f"normal equations: {n} samples, {p} features, solved by {how} in "
+        f"float64 on {device}, loss {loss:.6f}, {seconds:.2f}s"
+    )
     history = History(
         n_iter=1,
         t=n,
@@ -975,9 +986,26 @@ def run_normal_equations(module, train, config, task):
 
 def _chunked_mean(X, w):
     total = torch.zeros(X.shape[1], dtype=torch.float64, device=X.device)
-    for start in range(0, X.shape[0], _CHUNK):
-        total += w[start : start + _CHUNK] @ X[start : start + _CHUNK].double()
+    chunk = _chunk_rows(X)
+    for start in range(0, X.shape[0], chunk):
+        total += w[start : start + chunk] @ _dense_rows(X, start, start + chunk)
     return total / w.sum()
+
+
+def _chunk_rows(X):
+    """Rows per float64 chunk: ``_CHUNK``, or for sparse X about 4 MB of them."""
+    if not is_sparse(X):
+        return _CHUNK
+    return max(1, min(_CHUNK, 2**19 // max(X.shape[1], 1)))
+
+
+def _dense_rows(X, start, stop):
+    """Rows ``start:stop`` of dense or sparse X, as a dense float64 tensor."""
+    return (
+        slice_rows(X, start, stop).to_dense().double()
+        if is_sparse(X)
+        else (X[start:stop].double())
+    )
 
 
 def _well_conditioned(chol):

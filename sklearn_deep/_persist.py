@@ -7,7 +7,13 @@ encoding, ``n_features_in_``, history). There is no pickle anywhere in it.
 
 ``load`` reads the JSON, looks the class name up among the public estimators
 (it never imports a class path from the file), rebuilds the network through
-the estimator's own ``_build_module`` and loads the weights into it.
+the estimator's own ``_build_module`` and loads the weights into it. Every
+size is checked before anything is allocated: the network is first built on
+the meta device, under a budget of the stored tensors' count and size, and
+its shapes are compared with the stored ones (read from the header, without
+reading the data). Fitted attributes are accepted only under the names a
+fitted attribute can have (``name_`` or ``_name``) that are not an attribute
+of the class (a method, a property) or a parameter.
 
 JSON values are written as they are (None, bool, int, finite float, str,
 list); every other value is a one-key object saying how to rebuild it, for
@@ -15,14 +21,20 @@ example ``{"__tuple__": [...]}`` or ``{"__array__": "array.0", "dtype": "<i8"}``
 (a tensor of the file).
 """
 
+import contextlib
 import json
+import math
 import os
+import re
 import tempfile
+import threading
+from numbers import Integral
 
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from sklearn_deep._modules import seeded_global_rng
 from sklearn_deep.utils._warnings import warn
 
 FORMAT_VERSION = 1
@@ -41,10 +53,151 @@ _VIEW_AS = {
 }
 
 
+# a plain numpy dtype string: '<f4', '|b1', '<U12', '<M8[ns]', '|O'
+_DTYPE = re.compile(r"[<>|=]?[biufcmMUSO][0-9]{0,4}(\[[a-zA-Z]{1,2}\])?")
+# what a fitted attribute may be called: scikit-learn's ``name_`` or private
+# ``_name``; never a dunder
+_FITTED_NAME = re.compile(r"[a-z][a-z0-9_]*_|_[a-z][a-z0-9_]*")
+
+
+class LoadError(ValueError):
+    """A file that :func:`load` refuses: not one of ours, damaged or hostile."""
+
+
 def _public_estimators():
     from sklearn_deep.utils import all_estimators
 
     return dict(all_estimators())
+
+
+# ----------------------------------------------------------------------
+# Rebuilding a network from stored weights, checking sizes first. Shared by
+# ``load`` (untrusted files) and ``__setstate__`` (pickle, skops).
+
+
+def module_arrays(module):
+    """The network's parameters and buffers as numpy arrays, copied to the CPU."""
+    return {
+        key: tensor.detach().to("cpu", copy=True).numpy()
+        for key, tensor in module.state_dict().items()
+    }
+
+
+class _TooLarge(Exception):
+    """The network being built holds more than the stored weights."""
+
+
+@contextlib.contextmanager
+def _registration_budget(n_tensors, n_values):
+    """Refuse, in this thread, a network with more tensors or values than that.
+
+    Parameters and buffers are counted as they are registered (on the meta
+    device, so nothing is allocated), which stops a header asking for a
+    million layers before Python builds them all.
+    """
+    owner = threading.get_ident()
+    seen = [0, 0]
+
+    def hook(module, name, tensor):
+        if tensor is None or threading.get_ident() != owner:
+            return
+        seen[0] += 1
+        seen[1] += tensor.numel()
+        if seen[0] > n_tensors or seen[1] > n_values:
+            raise _TooLarge(
+                f"the network it describes needs more than the {n_tensors} "
+                f"tensors and {n_values} values stored"
+            )
+
+    register = torch.nn.modules.module
+    handles = [
+        register.register_module_parameter_registration_hook(hook),
+        register.register_module_buffer_registration_hook(hook),
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def check_module_shapes(est, shapes, source):
+    """Refuse stored weights of other shapes than ``est``'s network, allocating
+    nothing.
+
+    The network is built on the meta device (no memory) under a budget of the
+    stored tensors' count and values, and its parameter and buffer shapes are
+    compared with ``shapes`` (a dict of str to tuple of int).
+    """
+    name = type(est).__name__
+    n_values = sum(math.prod(shape) for shape in shapes.values())
+    n_inputs = getattr(est, "_module_inputs", getattr(est, "n_features_in_", None))
+    try:
+        with _registration_budget(len(shapes), n_values), torch.device("meta"):
+            skeleton = est._build_module(n_inputs, est.n_outputs_)
+    except _TooLarge as exc:
+        raise LoadError(
+            f"The weights in {source} do not fit the network that {name} "
+            f"builds from the saved parameters: {exc}. Nothing was allocated."
+        ) from None
+    expected = {key: tuple(t.shape) for key, t in skeleton.state_dict().items()}
+    if expected != shapes:
+        missing = sorted(set(expected) - set(shapes))
+        extra = sorted(set(shapes) - set(expected))
+        wrong = {
+            key: (shapes[key], expected[key])
+            for key in sorted(set(shapes) & set(expected))
+            if shapes[key] != expected[key]
+        }
+        raise LoadError(
+            f"The weights in {source} do not fit the network that {name} "
+            f"builds from the saved parameters (missing {missing[:5]}, "
+            f"unexpected {extra[:5]}, (stored, expected) shapes "
+            f"{dict(list(wrong.items())[:5])}); nothing was allocated. Refit "
+            f"and save the model again."
+        )
+
+
+def rebuild_module(est, weights, source):
+    """``est``'s network with ``weights`` loaded, sizes checked before allocating.
+
+    ``check_module_shapes`` first; only when the shapes match is the network
+    built for real (under ``seeded_global_rng``: building draws random weights)
+    and loaded.
+
+    Parameters
+    ----------
+    est : estimator instance
+        Its parameters and fitted state (``_module_inputs`` or
+        ``n_features_in_``, ``n_outputs_``) say which network to build.
+    weights : dict of str to ndarray or torch.Tensor
+        The stored state dict.
+    source : str
+        What the weights come from, for the error messages.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        The network on the CPU, in eval mode.
+    """
+    check_module_shapes(est, {k: tuple(v.shape) for k, v in weights.items()}, source)
+    n_inputs = getattr(est, "_module_inputs", getattr(est, "n_features_in_", None))
+    # building draws random weights: from the global generators, one thread at
+    # a time, so that a load never seeds the layers of a fit in another thread
+    with seeded_global_rng(0, torch.device("cpu")):
+        module = est._build_module(n_inputs, est.n_outputs_)
+    tensors = {
+        key: value if isinstance(value, torch.Tensor) else torch.from_numpy(value)
+        for key, value in weights.items()
+    }
+    try:
+        module.load_state_dict(tensors, strict=True)
+    except RuntimeError as exc:  # a dtype that cannot be copied
+        raise LoadError(
+            f"The weights in {source} do not fit the network that "
+            f"{type(est).__name__} builds from the saved parameters: {exc}"
+        ) from exc
+    return module.eval()
 
 
 class _Unsaveable(TypeError):
@@ -97,6 +250,7 @@ class _Encoder:
         if kind in "biufmM":
             view = _VIEW_AS.get(array.dtype.str[1:], _VIEW_AS.get(kind))
             data = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("="))
+            data = data.reshape(array.shape)  # ascontiguousarray makes 0-d 1-d
             if view is not None:
                 data = data.view(view)
             return {"__array__": self._store(torch.from_numpy(data)), "dtype": dtype}
@@ -114,7 +268,7 @@ class _Decoder:
         self.path = path
 
     def _corrupt(self, what):
-        return ValueError(
+        return LoadError(
             f"{self.path!r} is damaged or was not written by sklearn_deep.save: "
             f"{what}. Save the estimator again."
         )
@@ -123,6 +277,16 @@ class _Decoder:
         if key not in self.tensors:
             raise self._corrupt(f"the tensor {key!r} is missing")
         return self.tensors[key]
+
+    def _dtype(self, value, kinds):
+        """The value's numpy dtype, if of one of ``kinds`` and at most 1 KiB."""
+        text = value.get("dtype")
+        if not isinstance(text, str) or not _DTYPE.fullmatch(text):
+            raise self._corrupt(f"unexpected dtype {text!r}")
+        dtype = np.dtype(text)
+        if dtype.kind not in kinds or dtype.itemsize > 1024:
+            raise self._corrupt(f"unexpected dtype {text!r}")
+        return dtype
 
     def decode(self, value):
         if value is None or isinstance(value, bool | int | float | str):
@@ -138,7 +302,7 @@ class _Decoder:
         if tag == "__bytes__":
             return bytes.fromhex(body)
         if tag == "__scalar__":
-            return np.dtype(value["dtype"]).type(self.decode(body))
+            return self._dtype(value, "biufUS").type(self.decode(body))
         if tag == "__tuple__":
             return tuple(self.decode(v) for v in body)
         if tag == "__dict__":
@@ -153,13 +317,13 @@ class _Decoder:
             return state
         if tag == "__array__":
             data = self._tensor(body).numpy()
-            dtype = np.dtype(value["dtype"])
+            dtype = self._dtype(value, "biufmM")
             if data.dtype.itemsize == dtype.itemsize and data.dtype != dtype:
                 data = data.view(dtype.newbyteorder("="))
             return data.astype(dtype, copy=True)
         if tag == "__ndarray__":
             items = [self.decode(v) for v in body]
-            array = np.empty(len(items), dtype=np.dtype(value["dtype"]))
+            array = np.empty(len(items), dtype=self._dtype(value, "USO"))
             for i, item in enumerate(items):
                 array[i] = item
             return array.reshape(value["shape"])
@@ -199,6 +363,68 @@ def _encode_params(est, encoder):
     return params
 
 
+def skops_trusted_types():
+    """The types to trust when loading a skops file holding our estimators.
+
+    :func:`skops.io.load` refuses, unless told to trust them, the types it does
+    not know; those of sklearn_deep are the public estimators and the
+    callbacks of :mod:`sklearn_deep.callbacks`. Their state holds only numpy
+    arrays and plain values (the network as its state dict), and loading one
+    rebuilds the network through the estimator's own code, with the sizes
+    checked against the stored weights first. Pass this list as ``trusted``,
+    with any other types your pipeline needs, rather than ``trusted=True``.
+
+    Returns
+    -------
+    types : list of str
+        Full type names, such as ``'sklearn_deep.neural_network.MLPClassifier'``,
+        sorted.
+
+    See Also
+    --------
+    save : The safe format of one estimator, without skops.
+
+    Examples
+    --------
+    >>> import io, skops.io
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> import sklearn_deep
+    >>> X, y = load_iris(return_X_y=True)
+    >>> pipe = make_pipeline(
+    ...     StandardScaler(), sklearn_deep.LogisticRegression(device="cpu")
+    ... ).fit(X, y)
+    >>> data = skops.io.dumps(pipe)
+    >>> unknown = skops.io.get_untrusted_types(data=data)
+    >>> set(unknown) <= set(sklearn_deep.skops_trusted_types())
+    True
+    >>> same = skops.io.loads(data, trusted=sklearn_deep.skops_trusted_types())
+    >>> bool((same.predict(X) == pipe.predict(X)).all())
+    True
+    """
+    from sklearn_deep import callbacks
+
+    types = [cls for _, cls in _public_estimators().items()]
+    for name in dir(callbacks):
+        obj = getattr(callbacks, name)
+        if isinstance(obj, type) and issubclass(obj, callbacks.Callback):
+            types.append(obj)
+    return sorted({f"{t.__module__}.{t.__qualname__}" for t in types})
+
+
+def shadowing(cls, keys):
+    """The keys of a state that would hide a method or property of ``cls``."""
+    return [
+        key
+        for key in keys
+        if not isinstance(key, str)
+        or key.startswith("__")
+        or callable(getattr(cls, key, None))
+        or isinstance(getattr(cls, key, None), property)
+    ]
+
+
 def save(estimator, path):
     """Save a fitted estimator to a file that runs no code when loaded.
 
@@ -211,8 +437,8 @@ def save(estimator, path):
     Parameters
     ----------
     estimator : estimator instance
-        A fitted public estimator of sklearn_deep (not a pipeline: save its
-        steps, or pickle the pipeline).
+        A fitted public estimator of sklearn_deep. For a pipeline, use
+        :func:`skops.io.dump` (see :func:`skops_trusted_types`).
     path : str or path-like
         Where to write; an existing file is replaced.
 
@@ -233,6 +459,7 @@ def save(estimator, path):
     See Also
     --------
     load : Read the file back.
+    skops_trusted_types : The types to trust when loading a skops file.
 
     Examples
     --------
@@ -258,7 +485,9 @@ def save(estimator, path):
         raise TypeError(
             f"save takes a fitted sklearn_deep estimator (one of "
             f"{sorted(estimators)}), got {type(estimator).__qualname__}. Save "
-            f"the sklearn_deep steps of a pipeline one by one, or pickle it."
+            f"a pipeline or search with skops.io.dump, and load it with "
+            f"skops.io.load(path, trusted=sklearn_deep.skops_trusted_types() "
+            f"+ [...]); or save its sklearn_deep steps one by one."
         )
     check_is_fitted(estimator, "module_")
 
@@ -278,8 +507,8 @@ def save(estimator, path):
                 f"bug of sklearn_deep; pickle/joblib can save it meanwhile."
             ) from None
     tensors = dict(encoder.tensors)
-    for key, tensor in state["module_"].state_dict().items():
-        tensors[_MODULE_PREFIX + key] = tensor.detach().to("cpu", copy=True)
+    for key, array in state["module_"].items():
+        tensors[_MODULE_PREFIX + key] = torch.from_numpy(array)
     document = {
         "format_version": FORMAT_VERSION,
         "sklearn_deep_version": __version__,
@@ -303,34 +532,52 @@ def save(estimator, path):
 
 
 def _read(path):
-    """The JSON document and the tensors of a file written by ``save``."""
+    """The JSON document of a file written by ``save``, and its tensors' shapes."""
     from safetensors import SafetensorError, safe_open
 
     try:
         with safe_open(path, framework="pt", device="cpu") as file:
             metadata = file.metadata() or {}
-            tensors = {key: file.get_tensor(key) for key in file.keys()}
+            shapes = {key: file.get_slice(key).get_shape() for key in file.keys()}
     except SafetensorError as exc:
-        raise ValueError(
+        raise LoadError(
             f"{path!r} is not a safetensors file ({exc}); sklearn_deep.load "
             f"reads files written by sklearn_deep.save."
         ) from exc
     if _METADATA_KEY not in metadata:
-        raise ValueError(
+        raise LoadError(
             f"{path!r} is a safetensors file but holds no sklearn_deep "
             f"estimator (its metadata has no {_METADATA_KEY!r} entry); "
             f"sklearn_deep.load reads files written by sklearn_deep.save."
         )
     try:
         document = json.loads(metadata[_METADATA_KEY])
-    except ValueError as exc:
-        raise ValueError(
+    except (ValueError, RecursionError) as exc:
+        raise LoadError(
             f"{path!r} has a damaged sklearn_deep description ({exc}); save "
             f"the estimator again."
         ) from exc
     if not isinstance(document, dict):
-        raise ValueError(f"{path!r} has a damaged sklearn_deep description.")
-    return document, tensors
+        raise LoadError(f"{path!r} has a damaged sklearn_deep description.")
+    return document, shapes
+
+
+class _LazyTensors:
+    """The tensors of a file, each read when first asked for."""
+
+    def __init__(self, path, keys):
+        self.path, self.keys, self.read = path, set(keys), {}
+
+    def __contains__(self, key):
+        return isinstance(key, str) and key in self.keys
+
+    def __getitem__(self, key):
+        if key not in self.read:
+            from safetensors import safe_open
+
+            with safe_open(self.path, framework="pt", device="cpu") as file:
+                self.read[key] = file.get_tensor(key)
+        return self.read[key]
 
 
 def _check_version(document, path):
@@ -345,7 +592,7 @@ def _check_version(document, path):
         if isinstance(version, int) and version > FORMAT_VERSION
         else "load it with the sklearn_deep version that wrote it and save again"
     )
-    raise ValueError(
+    raise LoadError(
         f"{path!r} was written by sklearn_deep {written_by} in file format "
         f"version {version!r}, but sklearn_deep {__version__} reads format "
         f"version {FORMAT_VERSION} only. To read it, {advice}; or refit the "
@@ -385,53 +632,140 @@ def load(path):
     save : Write the file.
     """
     path = os.fspath(path)
-    document, tensors = _read(path)
+    document, shapes = _read(path)
     _check_version(document, path)
 
     estimators = _public_estimators()
     name = document.get("class")
     if not isinstance(name, str) or name not in estimators:
-        raise ValueError(
+        raise LoadError(
             f"{path!r} describes an estimator of class {name!r}, which is not "
             f"a public sklearn_deep estimator; load reads only "
             f"{sorted(estimators)}."
         )
     cls = estimators[name]
+    # tensors are read when decoded: the label encoding's now, the weights
+    # once their shapes are checked
+    tensors = _LazyTensors(path, shapes)
     decoder = _Decoder(tensors, path)
     params, fitted = document.get("params"), document.get("fitted")
     if not isinstance(params, dict) or not isinstance(fitted, dict):
         raise decoder._corrupt("the parameters or fitted state are not maps")
-    params = {key: decoder.decode(value) for key, value in params.items()}
-    fitted = {key: decoder.decode(value) for key, value in fitted.items()}
-    unknown = sorted(set(params) - set(cls().get_params(deep=False)))
+    unknown = sorted(set(params) - set(cls().get_params(deep=False)), key=str)
     if unknown:
-        raise ValueError(
+        raise LoadError(
             f"{path!r} holds {name} parameters {unknown} that this version of "
             f"{name} does not take; it was saved by sklearn_deep "
             f"{document.get('sklearn_deep_version')}. Load it with that version."
         )
-    estimator = cls(**params)
-    estimator.__dict__.update(fitted)
-    estimator._device = torch.device("cpu")
-    estimator._optimizer = None
+    _check_fitted_names(cls, params, fitted, path)
+    module_keys = [key for key in shapes if key.startswith(_MODULE_PREFIX)]
+    weights = {key[len(_MODULE_PREFIX) :]: tuple(shapes[key]) for key in module_keys}
+    with _rebuilding(path, name):
+        estimator = cls(**{key: decoder.decode(v) for key, v in params.items()})
+        estimator._validate_params()
+        estimator._check_params()
+        # the network's size is checked against the stored shapes before
+        # anything is read or allocated
+        probe = cls.__new__(cls)
+        probe.__dict__.update(estimator.__dict__)
+        probe.__dict__.update(_decode_sizes(decoder, fitted))
+        _check_sizes(probe, path)
+        check_module_shapes(probe, weights, repr(path))
 
-    n_inputs = fitted.get("_module_inputs", fitted.get("n_features_in_"))
-    with torch.random.fork_rng(devices=[]):  # building draws random weights
-        module = estimator._build_module(n_inputs, estimator.n_outputs_)
-    weights = {
-        key[len(_MODULE_PREFIX) :]: tensor
-        for key, tensor in tensors.items()
-        if key.startswith(_MODULE_PREFIX)
-    }
+    with _rebuilding(path, name):
+        state = {key: decoder.decode(value) for key, value in fitted.items()}
+        state = {**estimator.__dict__, **state, "_device": "cpu"}
+        state["module_"] = {k: tensors[_MODULE_PREFIX + k] for k in weights}
+        loaded = cls.__new__(cls)
+        loaded.__setstate__(state)
+    loaded._optimizer = None
+    return loaded
+
+
+@contextlib.contextmanager
+def _rebuilding(path, name):
+    """Turn any error of rebuilding the estimator from a file into a LoadError."""
     try:
-        module.load_state_dict(weights, strict=True)
-    except RuntimeError as exc:
-        raise ValueError(
-            f"The weights in {path!r} do not fit the network that {name} "
-            f"builds from the saved parameters: {exc}"
-        ) from exc
-    estimator.module_ = module.eval()
-    return estimator
+        yield
+    except LoadError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        raise LoadError(
+            f"{path!r} describes a {name} that cannot be rebuilt: {exc}. Save "
+            f"the estimator again."
+        ) from None
 
 
-__all__ = ["FORMAT_VERSION", "load", "save"]
+def _check_fitted_names(cls, params, fitted, path):
+    """Refuse fitted keys that no fitted attribute of ``cls`` can have.
+
+    A key must read as a fitted attribute (``name_``) or a private one
+    (``_name``), and must not name anything of the class (a method such as
+    ``predict``, a property such as ``coef_``) nor a parameter, nor what load
+    rebuilds itself (``module_``).
+    """
+    bad = [
+        key
+        for key in fitted
+        if not isinstance(key, str)
+        or not _FITTED_NAME.fullmatch(key)
+        or hasattr(cls, key)
+        or key in params
+        or key in _NOT_SAVED
+    ]
+    if bad:
+        raise LoadError(
+            f"{path!r} sets attributes {sorted(map(repr, bad))} that are not "
+            f"fitted attributes of {cls.__name__} (a fitted attribute is "
+            f"called name_ or _name, and never a method, property or "
+            f"parameter of the class); the file is damaged or was forged."
+        )
+
+
+# the fitted attributes that say how large the network is
+_SIZE_ATTRIBUTES = ("_module_inputs", "n_features_in_", "n_outputs_", "input_shape_")
+# and what a classifier's predict needs of its label encoding
+_CHECKED_ATTRIBUTES = (*_SIZE_ATTRIBUTES, "classes_", "_target_kind")
+
+
+def _decode_sizes(decoder, fitted):
+    return {
+        key: decoder.decode(fitted[key]) for key in _CHECKED_ATTRIBUTES if key in fitted
+    }
+
+
+def _positive_int(value):
+    return isinstance(value, Integral) and not isinstance(value, bool) and value > 0
+
+
+def _check_sizes(est, path):
+    """The sizes the network is built from are positive ints, and agree."""
+    sizes = {key: getattr(est, key) for key in _SIZE_ATTRIBUTES if hasattr(est, key)}
+    inputs = sizes.get("_module_inputs", sizes.get("n_features_in_"))
+    shape = inputs if isinstance(inputs, tuple) else (inputs,)
+    fine = _positive_int(sizes.get("n_outputs_")) and all(map(_positive_int, shape))
+    if type(est)._input_kind.name == "table" and "n_features_in_" in sizes:
+        fine = fine and sizes["n_features_in_"] == inputs  # the fast predict path
+    if "input_shape_" in sizes:
+        fine = fine and sizes["input_shape_"] == inputs
+    if hasattr(est, "classes_") or hasattr(est, "_target_kind"):  # classifiers
+        classes = getattr(est, "classes_", None)
+        kind = getattr(est, "_target_kind", None)
+        n_classes = classes.shape[0] if isinstance(classes, np.ndarray) else 0
+        fine = (
+            fine
+            and n_classes > 1
+            and classes.ndim == 1
+            and kind in ("binary", "multiclass", "multilabel")
+            and sizes.get("n_outputs_") == (1 if kind == "binary" else n_classes)
+        )
+        sizes.update(classes_=classes, _target_kind=kind)
+    if not fine:
+        raise LoadError(
+            f"{path!r} gives the network inconsistent sizes or labels {sizes}; "
+            f"the file is damaged or was forged. Save the estimator again."
+        )
+
+
+__all__ = ["FORMAT_VERSION", "LoadError", "load", "save"]

@@ -39,6 +39,57 @@ def _is_stochastic(est):
     return True
 
 
+def _short(values, limit=20):
+    """A list of labels for a message, cut after ``limit`` of them."""
+    values = np.asarray(values).tolist()
+    if len(values) <= limit:
+        return values
+    return f"{values[:limit]} ... ({len(values)} in all)"
+
+
+def _check_labels_in(labels, known, known_name):
+    """scikit-learn's partial_fit error when ``y`` has labels not in ``known``."""
+    unknown = np.setdiff1d(labels, known)
+    if len(unknown):
+        raise ValueError(
+            f"`y` has classes not in `{known_name}`. `{known_name}` has "
+            f"{_short(known)}. 'y' has {_short(labels)}; {_short(unknown)} are "
+            f"new. Pass every class to the first partial_fit call (for example "
+            f"classes=np.unique(y_all)), or fit a new model (warm_start=False) "
+            f"to learn new classes."
+        )
+
+
+def _shaped_like(target, output):
+    """skorch's target as the network's output: a 1-D y of a one-output
+    network as one column (torch would broadcast (n, 1) against (n,) to
+    (n, n)), and integer labels as floats for the binary losses."""
+    if target.ndim == 1 and output.ndim == 2 and output.shape[1] == 1:
+        target = target.reshape(-1, 1)
+    return target.to(output.dtype)
+
+
+class SkorchMSELoss(torch.nn.MSELoss):
+    """``MSELoss`` on the targets our regressors accept: ``(n,)`` or ``(n, k)``."""
+
+    def forward(self, input, target):
+        return super().forward(input, _shaped_like(target, input))
+
+
+class SkorchPoissonNLLLoss(torch.nn.PoissonNLLLoss):
+    """``PoissonNLLLoss`` on log-rate outputs and ``(n,)`` or ``(n, k)`` counts."""
+
+    def forward(self, log_input, target):
+        return super().forward(log_input, _shaped_like(target, log_input))
+
+
+class SkorchBCEWithLogitsLoss(torch.nn.BCEWithLogitsLoss):
+    """``BCEWithLogitsLoss`` on 0/1 targets of any dtype, 1-D or one column."""
+
+    def forward(self, input, target):
+        return super().forward(input, _shaped_like(target, input))
+
+
 class ClassifierTaskMixin(ClassifierMixin):
     """Classification: labels through ``classes_``, cross-entropy on logits.
 
@@ -50,46 +101,72 @@ class ClassifierTaskMixin(ClassifierMixin):
     _multilabel_supported = True
 
     def _encode_targets(self, y, *, fresh, classes=None):
-        """Check ``y``, set ``classes_`` on a fresh fit, return encoded targets."""
+        """Check ``y``, set ``classes_`` on a fresh fit, return encoded targets.
+
+        ``classes`` (``partial_fit``'s) declares every class on the first call
+        and must repeat ``classes_`` on a later one; ``y`` may hold no other
+        labels, as in scikit-learn's ``partial_fit``.
+        """
+        name = type(self).__name__
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
         kind = type_of_target(y)
+        if kind == "multiclass-multioutput":
+            raise ValueError(
+                f"y has shape {y.shape} with a class label per column "
+                f"(multiclass-multioutput), but {name} predicts one label per "
+                f"sample (or 0/1 indicator columns for multilabel targets). Fit "
+                f"one model per column with "
+                f"sklearn.multioutput.MultiOutputClassifier({name}(...))."
+            )
+        check_classification_targets(y)
         if kind == "multilabel-indicator" and not self._multilabel_supported:
             raise ValueError(
-                f"{type(self).__name__} does not support multilabel targets "
+                f"{name} does not support multilabel targets "
                 f"(y of shape {y.shape}); pass one label per sample, or use "
                 f"MLPClassifier."
             )
         if kind == "multilabel-indicator":
             labels = np.arange(y.shape[1])
-        elif classes is not None:
-            labels = unique_labels(classes)
         else:
             labels = unique_labels(y)
+            if classes is not None:
+                declared = unique_labels(classes)
+                if not fresh and not np.array_equal(declared, self.classes_):
+                    raise ValueError(
+                        f"`classes={_short(classes)}` is not the same as on last "
+                        f"call to partial_fit, was: {_short(self.classes_)}. Pass "
+                        f"the classes of the first call, or classes=None."
+                    )
+                _check_labels_in(labels, declared, "classes")
+                labels = declared
         if fresh:
             if kind != "multilabel-indicator" and len(labels) < 2:
                 raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes, "
+                    f"{name} needs samples of at least 2 classes, "
                     f"but y contains only one class: {labels[0]!r}. Check the "
                     f"target, or the split that produced this training set."
                 )
             self._set_classes(labels, kind)
-        elif kind == "multilabel-indicator" or self._target_kind == "multilabel":
-            if kind != "multilabel-indicator" or y.shape[1] != len(self.classes_):
-                raise ValueError(
-                    f"y has {kind!r} targets of shape {y.shape}, but "
-                    f"{type(self).__name__} was fitted on multilabel targets with "
-                    f"{len(self.classes_)} labels."
-                )
-        elif not np.isin(labels, self.classes_).all() or (
-            classes is not None and not np.array_equal(labels, self.classes_)
-        ):
-            raise ValueError(
-                f"warm_start and partial_fit need y with the classes seen in the "
-                f"first fit: expected a subset of {self.classes_.tolist()}, got "
-                f"{labels.tolist()}."
+        elif (kind == "multilabel-indicator") != (self._target_kind == "multilabel"):
+            what = f"{len(self.classes_)} " + (
+                "labels" if self._target_kind == "multilabel" else "classes"
             )
+            raise ValueError(
+                f"y holds {kind!r} targets (shape {y.shape}), but {name} was "
+                f"fitted on {self._target_kind} targets ({what}): warm_start and "
+                f"partial_fit continue the same kind of target. Pass y like the "
+                f"first fit's, or set warm_start=False to fit a new model."
+            )
+        elif kind == "multilabel-indicator":
+            if y.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"y has {y.shape[1]} labels (shape {y.shape}), but {name} was "
+                    f"fitted on multilabel targets with {len(self.classes_)} "
+                    f"labels; pass y with the same label columns."
+                )
+        else:
+            _check_labels_in(labels, self.classes_, "self.classes_")
         if self._target_kind == "multilabel":
             return y.astype(np.float32)
         index = np.searchsorted(self.classes_, y)
@@ -111,16 +188,26 @@ class ClassifierTaskMixin(ClassifierMixin):
         import skorch
 
         if self._target_kind == "binary":
-            return skorch.NeuralNetBinaryClassifier, torch.nn.BCEWithLogitsLoss
+            return skorch.NeuralNetBinaryClassifier, SkorchBCEWithLogitsLoss
         if self._target_kind == "multilabel":
-            return skorch.NeuralNet, torch.nn.BCEWithLogitsLoss
+            return skorch.NeuralNet, SkorchBCEWithLogitsLoss
         return skorch.NeuralNetClassifier, torch.nn.CrossEntropyLoss
 
     def _class_weights(self, y_encoded):
         """Per-sample multipliers from ``class_weight``, or None."""
         class_weight = getattr(self, "class_weight", None)
-        if class_weight is None or self._target_kind == "multilabel":
+        if class_weight is None:
             return None
+        if self._target_kind == "multilabel":
+            # scikit-learn's multi-output classifiers take one class_weight
+            # per output; one weight per sample cannot weight the labels of
+            # a multilabel sample apart, so say so rather than ignore it
+            raise ValueError(
+                f"class_weight={class_weight!r} is not supported for multilabel "
+                f"targets (y of shape {y_encoded.shape}): a sample has several "
+                f"labels, so no single class weights it. Set class_weight=None "
+                f"and pass per-sample weights with fit(X, y, sample_weight=...)."
+            )
         if isinstance(class_weight, dict):
             unknown = [k for k in class_weight if k not in set(self.classes_)]
             if unknown:
@@ -243,7 +330,8 @@ class ClassifierTaskMixin(ClassifierMixin):
 
         classes : array-like of shape (n_classes,), default=None
             Every class that any call will see. Required on the first call
-            (unless ``y`` is a multilabel indicator matrix); ignored after it.
+            (unless ``y`` is a multilabel indicator matrix); a later call may
+            repeat it, but not change it. ``y`` may only hold these classes.
 
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples.
@@ -261,11 +349,7 @@ class ClassifierTaskMixin(ClassifierMixin):
                 f"example partial_fit(X, y, classes=np.unique(y_all))."
             )
         return self._fit(
-            X,
-            y,
-            sample_weight=sample_weight,
-            incremental=True,
-            classes=classes if first else None,
+            X, y, sample_weight=sample_weight, incremental=True, classes=classes
         )
 
     def __sklearn_tags__(self):
@@ -320,8 +404,8 @@ class RegressorTaskMixin(RegressorMixin):
         import skorch
 
         if self._poisson():
-            return skorch.NeuralNetRegressor, torch.nn.PoissonNLLLoss
-        return skorch.NeuralNetRegressor, torch.nn.MSELoss
+            return skorch.NeuralNetRegressor, SkorchPoissonNLLLoss
+        return skorch.NeuralNetRegressor, SkorchMSELoss
 
     def _loss(self, output, target, weight):
         output = output.float()

@@ -230,6 +230,12 @@ class _BaseCNN(BaseDeepEstimator):
         "channels_last": ["boolean"],
         "augment": ["boolean", dict, StrOptions({"auto"}), None],
     }
+    # the network, and how X is read into it
+    _module_params = (
+        *("conv_channels", "hidden_layer_sizes", "kernel_size", "pooling"),
+        *("global_pooling", "residual", "batch_norm", "activation", "dropout"),
+        *("input_scaling", "input_shape", "channels_last"),
+    )
 
     def __init__(
         self,

@@ -25,6 +25,7 @@ class _BaseLinear(BaseDeepEstimator):
             StrOptions({"auto", "lbfgs", "sgd", "adam", "adamw", "rmsprop", "adagrad"})
         ],
     }
+    _module_params = ("fit_intercept",)
     _full_batch_solver = "lbfgs"
 
     def _resolved_solver(self):

@@ -78,6 +78,7 @@ class _BaseMLP(BaseDeepEstimator):
         **BaseDeepEstimator._parameter_constraints,
         **shared_constraints("hidden_layer_sizes", "activation", "dropout"),
     }
+    _module_params = ("hidden_layer_sizes", "activation", "dropout")
 
     def __init__(
         self,

@@ -135,6 +135,10 @@ class _BaseRecurrent(BaseDeepEstimator):
         "bidirectional": ["boolean"],
         "pooling": [StrOptions(set(POOLINGS))],
     }
+    _module_params = (
+        *("cell", "hidden_size", "num_layers", "bidirectional", "pooling"),
+        *("hidden_layer_sizes", "activation", "dropout", "input_scaling"),
+    )
 
     def __init__(
         self,

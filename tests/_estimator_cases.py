@@ -173,3 +173,8 @@ class RecordThreads:
         name = f"{os.getpid()}-{uuid.uuid4().hex}.txt"
         with open(os.path.join(self.folder, name), "w") as file:
             file.write(str(torch.get_num_threads()))
+
+
+# every class with each of its input layouts, and their test ids
+LAYOUT_CASES = [(cls, layout) for cls in CLASSES for layout in layouts(cls)]
+LAYOUT_IDS = [f"{cls.__name__}-{layout}" for cls, layout in LAYOUT_CASES]

@@ -168,6 +168,41 @@ def test_to_skorch_hands_over_the_trained_network(iris):
     np.testing.assert_array_equal(clf.predict_proba(X), before)
 
 
+@pytest.mark.parametrize("shape", ["1-D", "2-D"])
+def test_to_skorch_regressor_continues_on_the_targets_fit_takes(shape):
+    from sklearn.datasets import make_regression
+    from sklearn.metrics import r2_score
+
+    X, y = make_regression(200, 5, noise=1.0, random_state=0)
+    X, y = X.astype(np.float32), y / y.std()
+    y = y if shape == "1-D" else np.c_[y, -y]
+    params = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, device="cpu")
+    reg = MLPRegressor(max_iter=5, random_state=0, **params).fit(X, y)
+    before = r2_score(y, reg.predict(X))
+
+    def continued(**net_params):
+        net = reg.to_skorch(max_epochs=20, **net_params).partial_fit(X, y)
+        return net, r2_score(y, net.predict(X).reshape(y.shape))
+
+    net, after = continued()
+    losses = net.history[:, "train_loss"]
+    assert losses[-1] < losses[0] / 2 and after > max(before, 0.8)
+    if shape == "1-D":  # negative control: torch's MSELoss broadcasts (n, 1)
+        with pytest.warns(UserWarning, match="target size"):  # against (n,)
+            _, broadcast = continued(criterion=torch.nn.MSELoss)
+        assert broadcast < before
+
+
+def test_to_skorch_classifiers_train_on_encoded_labels_of_any_dtype(cancer, iris):
+    for (X, y), labels in ((cancer, np.int64), (cancer, np.float32), (iris, None)):
+        X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+        clf = small_mlp(max_iter=10, learning_rate_init=0.01).fit(X, y)
+        net = clf.to_skorch(max_epochs=5).partial_fit(X, y.astype(labels or np.int64))
+        losses = net.history[:, "train_loss"]
+        assert losses[-1] < losses[0]
+        assert (clf.classes_[np.asarray(net.predict(X), dtype=int)] == y).mean() > 0.8
+
+
 def test_predict_uses_the_fitted_precision(iris):
     X, y = iris
     clf = small_mlp().fit(X, y)

@@ -25,6 +25,7 @@ def test_benchmark_command_writes_every_table(tmp_path):
         "## Predict (cpu)",
         "## Peak memory of a fit (CPU)",
         "## scikit-learn-sized data: digits",
+        "## The data path: sparse text, ragged sequences, early stopping (CPU)",
         "## Cold start (fresh processes, CPU)",
         "## compile per family (cpu)",
     ):

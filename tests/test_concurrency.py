@@ -20,6 +20,7 @@ from _estimator_cases import (
     RecordThreads,
     assert_same_outputs,
     data,
+    family,
     layouts,
     make,
     outputs,
@@ -117,7 +118,7 @@ def _busy(cls, **params):
         extra["dropout"] = 0.25
     if "augment" in names:
         extra["augment"] = True
-    return stochastic(cls, **extra, **params)
+    return stochastic(cls, **{**extra, **params})
 
 
 @pytest.mark.parametrize("cls, layout", CASES, ids=IDS)
@@ -154,3 +155,116 @@ def test_other_random_state_gives_another_model(cls):
     first, second = _busy(cls, random_state=0).fit(X, y), _busy(cls, random_state=1)
     second.fit(X, y)
     assert first.loss_curve_ != second.loss_curve_
+
+
+# ----------------------------------------------------------------------
+# fits in threads: each draws from its own generators only
+
+
+def _threaded_search(cls, n_jobs, **params):
+    X, y = data(cls, "sequence" if family(cls) == "sequence" else "table", n=40)
+    est = stochastic(cls, max_iter=3, batch_size=8, **params)
+    grid = {"alpha": [1e-4, 1e-2], "learning_rate_init": [0.01, 0.03]}
+    search = GridSearchCV(est, grid, cv=2, n_jobs=n_jobs)
+    with joblib.parallel_backend("threading"):
+        search.fit(X, y)
+    return search.cv_results_
+
+
+@pytest.mark.parametrize(
+    "cls, params",
+    [
+        (sklearn_deep.MLPClassifier, {"dropout": 0.3, "hidden_layer_sizes": (16,)}),
+        (sklearn_deep.LSTMClassifier, {"dropout": 0.3, "num_layers": 2}),
+    ],
+    ids=["MLPClassifier", "LSTMClassifier"],
+)
+def test_threaded_grid_search_scores_equal_the_serial_ones(cls, params):
+    serial = _threaded_search(cls, 1, **params)
+    for _ in range(2):  # twice: the threads interleave differently each time
+        threaded = _threaded_search(cls, 2, **params)
+        for key in serial:
+            if key.startswith(("split", "mean_test", "std_test", "rank_test")):
+                np.testing.assert_array_equal(threaded[key], serial[key], key)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_two_threads_fitting_at_once_give_the_sequential_weights(cls):
+    X, y = data(cls, n=40)
+    sequential = _busy(cls).fit(X, y)
+    start = threading.Barrier(2)
+
+    def fit(_):
+        est = _busy(cls)
+        start.wait()
+        return est.fit(X, y)
+
+    with ThreadPoolExecutor(2) as pool:
+        threaded = list(pool.map(fit, range(2)))
+    for est in threaded:
+        assert est.loss_curve_ == sequential.loss_curve_
+        for a, b in zip(
+            est.module_.state_dict().values(), sequential.module_.state_dict().values()
+        ):
+            assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_networks_drop_out_with_the_fits_generator(cls):
+    if "dropout" not in param_names(cls):
+        pytest.skip("no dropout")
+    X, y = data(cls, n=24)
+    params = {"num_layers": 2} if "num_layers" in param_names(cls) else {}
+    est = _busy(cls, dropout=0.5, **params).fit(X, y)
+    layers = list(est.module_.modules())
+    # torch's own dropout (and the LSTM's inner one) draw from the global
+    # generator that threads share
+    assert any(isinstance(m, sklearn_deep._modules.Dropout) for m in layers)
+    assert not any(isinstance(m, torch.nn.Dropout) for m in layers)
+    assert not any(
+        getattr(m, "dropout", 0) for m in layers if isinstance(m, torch.nn.RNNBase)
+    )
+
+
+class _PredictDuringFit:
+    """At the first epoch's end, predict from another thread and from this one."""
+
+    def __init__(self, X):
+        self.X, self.seen = X, {}
+
+    def on_epoch_end(self, estimator, epoch, loss, validation_score):
+        if epoch != 1:
+            return
+        module = estimator.module_
+        self.seen["training before"] = module.training
+
+        def other_thread():
+            try:
+                estimator.predict(self.X)
+            except RuntimeError as exc:
+                self.seen["error"] = str(exc)
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+        self.seen["training after other"] = module.training
+        # the fitting thread itself may predict (eval mode, then back)
+        self.seen["prediction"] = estimator.predict(self.X)
+        self.seen["training after own"] = module.training
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_predict_from_another_thread_during_fit_is_refused(cls):
+    X, y = data(cls, n=24)
+    callback = _PredictDuringFit(X)
+    est = stochastic(cls, max_iter=2, callbacks=[callback]).fit(X, y)
+    seen = callback.seen
+    assert "being fitted in another thread" in seen["error"]
+    assert seen["training before"] and seen["training after other"]
+    assert seen["training after own"] and len(seen["prediction"]) == len(X)
+    # once fit returned, any thread predicts (the network in eval mode)
+    assert not est.module_.training
+    with ThreadPoolExecutor(1) as pool:
+        np.testing.assert_array_equal(
+            pool.submit(est.predict, X).result(), est.predict(X)
+        )

@@ -3,17 +3,23 @@
 import numpy as np
 import pytest
 import torch
-from _estimator_cases import CLASSES, data, family, make
+from _estimator_cases import CLASSES, data, family, make, make_y, outputs
 
 from sklearn_deep._data import (
     Batch,
     BatchIterator,
     ImageInput,
+    RaggedSequences,
     SequenceInput,
     TableInput,
+    network_inputs,
+    pad_sequences,
     padded_batches,
     predict_batches,
+    split_batch,
+    writable_storage,
 )
+from sklearn_deep.callbacks import Callback
 
 
 def _batch(n=10, with_weight=True):
@@ -155,8 +161,170 @@ def test_sequence_kind_pads_ragged_sequences_and_keeps_their_lengths():
     cls = next(c for c in CLASSES if family(c) == "sequence")
     X, y = data(cls, "ragged")
     est = make(cls).fit(X, y)
-    values, lengths = est._input_kind.to_tensors(
+    (store,) = est._input_kind.to_tensors(
         est, est._input_kind.validate(est, X, reset=False)
     )
+    values, lengths = network_inputs((store,))
     assert values.shape == (len(X), max(len(x) for x in X), 2)
     assert lengths.tolist() == [len(x) for x in X]
+    for i, x in enumerate(X):
+        np.testing.assert_array_equal(values[i, : len(x)], np.asarray(x, "float32"))
+        assert not values[i, len(x) :].any()
+
+
+# ----------------------------------------------------------------------
+# Ragged sequences: stored end to end, each batch padded to its own longest
+
+
+def _ragged_X(n=40, long=None, seed=0):
+    rng = np.random.RandomState(seed)
+    X = [rng.randn(1 + i % 3, 2) for i in range(n)]
+    if long is not None:
+        X.insert(n // 2, rng.randn(long, 2))
+    return X
+
+
+class _RecordSteps(Callback):
+    """Records (padded steps, longest length) of every sequence batch."""
+
+    def __init__(self):
+        self.steps = []
+
+    def on_train_begin(self, estimator):
+        self.attach(estimator)
+
+    def attach(self, estimator):
+        def hook(module, args):
+            x, lengths = (*args, None)[:2]  # equal lengths come unpadded
+            longest = x.shape[1] if lengths is None else int(lengths.max())
+            self.steps.append((x.shape[1], longest))
+
+        self._hook = estimator.module_.register_forward_pre_hook(hook)
+
+    def on_train_end(self, estimator):
+        self._hook.remove()
+
+
+SEQUENCE_CLASSES = [c for c in CLASSES if family(c) == "sequence"]
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("cls", SEQUENCE_CLASSES, ids=lambda c: c.__name__)
+def test_a_batch_never_carries_more_steps_than_its_longest_member(cls, early_stopping):
+    X = _ragged_X(long=200)
+    y = make_y(cls, len(X))
+    recorder = _RecordSteps()
+    est = make(cls, batch_size=8, early_stopping=early_stopping, callbacks=[recorder])
+    est.fit(X, y)
+    recorder.attach(est)
+    est.predict(X)
+    est.predict(X[:1])
+    assert len(recorder.steps) > 5
+    assert all(steps == longest for steps, longest in recorder.steps)
+    # the one long sequence pads its own batch only
+    assert min(steps for steps, _ in recorder.steps) <= 3
+    assert max(steps for steps, _ in recorder.steps) == 200
+
+
+@pytest.mark.parametrize("cls", SEQUENCE_CLASSES, ids=lambda c: c.__name__)
+def test_one_extreme_sequence_elsewhere_does_not_change_the_others(cls):
+    X = _ragged_X()
+    est = make(cls).fit(X, make_y(cls, len(X)))
+    alone = outputs(est, X)
+    long = np.random.RandomState(1).randn(2000, 2)
+    together = outputs(est, X[:10] + [long] + X[10:])
+    for method, value in alone.items():
+        others = np.delete(together[method], 10, axis=0)
+        if value.dtype.kind == "f":
+            np.testing.assert_allclose(others, value, rtol=1e-5, atol=1e-6)
+        else:
+            np.testing.assert_array_equal(others, value)
+    # negative control: the long sequence's own output is not its prefix's
+    key = "predict_proba" if "predict_proba" in alone else "predict"
+    prefix = outputs(est, [long[:3]])[key]
+    assert not np.allclose(together[key][10], prefix[0], atol=1e-4)
+
+
+def test_ragged_store_batches_hold_the_samples_a_padded_array_would():
+    X = _ragged_X(n=30, long=50)
+    store = SequenceInput().to_tensors(None, pad_sequences(X))[0]
+    assert isinstance(store, RaggedSequences)
+    assert store.values.shape == (sum(len(x) for x in X), 2)  # nothing padded
+    target = torch.arange(len(X), dtype=torch.float32).reshape(-1, 1)
+    padded = Batch(network_inputs((store,)), target)
+    for shuffle in (True, False):
+        ragged_rows = _rows(
+            BatchIterator(Batch((store,), target), 7, shuffle, torch.Generator())
+        )
+        dense_rows = _rows(BatchIterator(padded, 7, shuffle, torch.Generator()))
+        assert ragged_rows == dense_rows
+    for batch in BatchIterator(Batch((store,), target), 7, True, torch.Generator()):
+        values, lengths = network_inputs(batch.inputs)
+        ids = batch.target[:, 0].long()
+        assert values.shape[1] == int(lengths.max())
+        for row, i in enumerate(ids.tolist()):
+            np.testing.assert_array_equal(
+                values[row, : len(X[i])].numpy(), X[i].astype(np.float32)
+            )
+            assert not values[row, len(X[i]) :].any()
+
+
+# ----------------------------------------------------------------------
+# The early-stopping split: views of fit's one converted copy of X
+
+
+def test_split_in_place_gives_views_of_one_storage_with_the_gathered_rows():
+    data = _batch(10)
+    x = data.inputs[0]
+    expected = data.inputs[0].clone()
+    train_index, valid_index = np.array([0, 2, 3, 5, 6, 8, 9]), np.array([1, 4, 7])
+    train, valid = split_batch(data, train_index, valid_index, in_place=True)
+    storage = x.untyped_storage().data_ptr()
+    for part, index in ((train, train_index), (valid, valid_index)):
+        assert part.inputs[0].untyped_storage().data_ptr() == storage
+        assert torch.equal(part.inputs[0], expected[index])
+        assert torch.equal(part.target[:, 0].long(), torch.from_numpy(index))
+        assert torch.equal(part.weight, data.weight[index])
+    # negative control: gathering (not ours to write) copies, leaves x as it was
+    data = _batch(10)
+    x = data.inputs[0]
+    train, valid = split_batch(data, train_index, valid_index, in_place=False)
+    assert train.inputs[0].untyped_storage().data_ptr() != x.data_ptr()
+    assert torch.equal(x, expected)
+
+
+def test_split_reorders_in_place_only_fits_own_copy():
+    X64 = np.random.RandomState(0).randn(20, 3)
+    X32 = X64.astype(np.float32)
+    kind = TableInput()
+    assert writable_storage((torch.from_numpy(X64.astype(np.float32)),), X64)
+    assert not writable_storage((torch.from_numpy(X32),), X32)  # the caller's
+    assert writable_storage(kind.to_tensors(None, X32.tolist()), X32.tolist())
+    assert not writable_storage((torch.from_numpy(X32),), object())  # unknown
+
+
+@pytest.mark.parametrize("cls", [c for c in CLASSES if family(c) == "table"])
+def test_early_stopping_trains_and_scores_on_one_copy_of_X(cls):
+    X, y = data(cls, n=60)
+    storages = set()
+
+    class Record(Callback):
+        def on_train_begin(self, estimator):
+            estimator.module_.register_forward_pre_hook(
+                lambda m, args: storages.add(args[0].untyped_storage().data_ptr())
+            )
+
+    # one batch of all training rows: the network gets the split's own views
+    params = dict(solver="adam", early_stopping=True, batch_size=len(y))
+    before = X.copy()
+    est = make(cls, **params, callbacks=[Record()]).fit(X, y)
+    assert len(est.validation_scores_) == 3
+    assert len(storages) == 1  # training and validation rows: one tensor
+    np.testing.assert_array_equal(X, before)
+    # the same fit, on the caller's float32 X (gathered, not reordered in place)
+    X32 = X.astype(np.float32)
+    twin = make(cls, **params).fit(X32, y)
+    np.testing.assert_array_equal(X32, X.astype(np.float32))
+    assert twin.validation_scores_ == est.validation_scores_
+    for method, value in outputs(est, X).items():
+        np.testing.assert_array_equal(outputs(twin, X)[method], value)

@@ -98,45 +98,36 @@ def test_pickle_round_trip_is_exact(cls, layout):
     assert_same_estimator(est, pickle.loads(pickle.dumps(est)), X)
 
 
-def _cpu_only(obj, where="state"):
-    """Every tensor reachable from a pickled state is on the CPU."""
-    if isinstance(obj, torch.nn.Module):
-        for name, t in [*obj.named_parameters(), *obj.named_buffers()]:
-            assert t.device.type == "cpu", f"{where}.{name} on {t.device}"
-    elif isinstance(obj, torch.Tensor):
-        assert obj.device.type == "cpu", f"{where} on {obj.device}"
-    elif isinstance(obj, torch.device):
-        assert obj.type == "cpu", where
-    elif isinstance(obj, dict):
+def _no_torch(obj, where="state"):
+    """Nothing reachable from a state is a torch object: numpy and plain values."""
+    assert not type(obj).__module__.startswith("torch"), f"{where}: {type(obj)}"
+    if isinstance(obj, dict):
         for key, value in obj.items():
-            _cpu_only(value, f"{where}[{key!r}]")
+            _no_torch(value, f"{where}[{key!r}]")
     elif isinstance(obj, list | tuple):
         for i, value in enumerate(obj):
-            _cpu_only(value, f"{where}[{i}]")
+            _no_torch(value, f"{where}[{i}]")
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
-def test_getstate_moves_a_device_module_to_cpu(cls, monkeypatch):
+def test_getstate_holds_the_network_as_numpy_on_the_cpu(cls):
     # No GPU here: make the estimator claim one, and check that __getstate__
-    # copies the module and moves the copy (and the optimizer state) to the
-    # CPU, leaving the live estimator as it is.
+    # holds the network and the optimizer state as numpy arrays (which skops
+    # stores, and which load on a CPU-only machine), the live estimator as it
+    # is.
     X, y = data(cls)
     est = stochastic(cls).fit(X, y)
     est._device = torch.device("cuda")
     live = est.module_
-    moved = []
-    real_cpu = torch.nn.Module.cpu
-
-    def spy(module):
-        moved.append(module)
-        return real_cpu(module)
-
-    monkeypatch.setattr(torch.nn.Module, "cpu", spy)
     state = est.__getstate__()
-    assert state["module_"] is not live and moved and moved[0] is state["module_"]
-    assert state["_device"] == torch.device("cpu")
+    _no_torch(state)
+    weights = live.state_dict()
+    assert list(state["module_"]) == list(weights)
+    for key, array in state["module_"].items():
+        np.testing.assert_array_equal(array, weights[key].numpy(), strict=True)
+        assert not np.shares_memory(array, weights[key].numpy())
+    assert state["_device"] == "cpu"
     assert "_optimizer" not in state and "_optimizer_state" in state
-    _cpu_only(state)
     assert est.module_ is live and est._device.type == "cuda"
     assert est._optimizer is not None  # the live optimizer is kept
 
@@ -145,7 +136,7 @@ def test_getstate_moves_a_device_module_to_cpu(cls, monkeypatch):
     est._device = torch.device("cuda")
     clone = pickle.loads(pickle.dumps(est))
     assert clone._device == torch.device("cpu")
-    _cpu_only(clone.__dict__)
+    assert all(t.device.type == "cpu" for t in clone.module_.state_dict().values())
     np.testing.assert_array_equal(clone.predict(X), expected)
 
 
@@ -378,10 +369,57 @@ def test_load_refuses_parameters_of_another_version(saved):
 def test_load_refuses_weights_that_do_not_fit(saved):
     def wider(document):
         document["fitted"]["_module_inputs"] = 9
+        document["fitted"]["n_features_in_"] = 9
 
     _rewrite(saved, wider)
-    with pytest.raises(ValueError, match="do not fit the network"):
+    with pytest.raises(_persist.LoadError, match="do not fit the network"):
         sklearn_deep.load(saved)
+
+
+def test_load_refuses_inconsistent_sizes(saved):
+    # the fast predict path reads n_features_in_, the network _module_inputs
+    _rewrite(saved, lambda d: d["fitted"].update({"_module_inputs": 9}))
+    with pytest.raises(_persist.LoadError, match="inconsistent sizes"):
+        sklearn_deep.load(saved)
+
+
+def _peak_rss_mb():
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"hidden_layer_sizes": {"__tuple__": [30000, 30000]}},  # 3.6 GB of weights
+        {"hidden_layer_sizes": {"__tuple__": [1] * 100_000}},  # 100,000 layers
+    ],
+    ids=["wide", "deep"],
+)
+def test_load_checks_sizes_before_allocating(saved, change):
+    _rewrite(saved, lambda d: d["params"].update(change))
+    before = _peak_rss_mb()
+    with pytest.raises(_persist.LoadError, match="nothing was allocated|Nothing"):
+        sklearn_deep.load(saved)
+    assert _peak_rss_mb() - before < 200
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["predict", "coefs_", "fit", "_build_module", "__class__", "module_", "alpha"],
+)
+def test_load_refuses_attributes_that_are_not_fitted_ones(saved, key):
+    _rewrite(saved, lambda d: d["fitted"].update({key: "shadowed"}))
+    with pytest.raises(_persist.LoadError, match="not fitted attributes"):
+        sklearn_deep.load(saved)
+
+
+def test_negative_control_a_new_fitted_name_is_accepted(saved):
+    # the rule refuses names of the class, not every name: a fitted attribute
+    # a later version adds still loads
+    _rewrite(saved, lambda d: d["fitted"].update({"extra_": 3}))
+    assert sklearn_deep.load(saved).extra_ == 3
 
 
 def test_load_refuses_a_damaged_description(saved):
@@ -437,7 +475,7 @@ def test_save_refuses_what_it_cannot_load(tmp_path):
         sklearn_deep.save(sklearn_deep.MLPClassifier(), path)
     X, y = data(sklearn_deep.LogisticRegression)
     pipe = make_pipeline(StandardScaler(), make(sklearn_deep.LogisticRegression))
-    with pytest.raises(TypeError, match="save takes a fitted sklearn_deep"):
+    with pytest.raises(TypeError, match="save takes a fitted sklearn_deep.*skops"):
         sklearn_deep.save(pipe.fit(X, y), path)
 
     class Custom(sklearn_deep.LogisticRegression):
@@ -466,3 +504,155 @@ def test_codec_round_trips_unusual_values():
     document = json.loads(json.dumps(encoder.encode(values), allow_nan=False))
     decoded = _persist._Decoder(encoder.tensors, "x").decode(document)
     assert_equal_values(values, decoded, "values")
+
+
+# ----------------------------------------------------------------------
+# the safe format: a fuzz test over mutated headers and weights
+
+_FUZZ_OUTCOMES = {"refused": 0, "loaded": 0}
+_FUZZ_FAILS = []
+
+
+@pytest.fixture(scope="module")
+def fuzz_source(tmp_path_factory):
+    """A saved MLPClassifier with Adam's state: its JSON document and tensors."""
+    X, y = data(sklearn_deep.MLPClassifier)
+    est = stochastic(sklearn_deep.MLPClassifier, hidden_layer_sizes=(5, 4))
+    est.fit(X, y)
+    path = tmp_path_factory.mktemp("fuzz") / "m.safetensors"
+    sklearn_deep.save(est, path)
+    with safe_open(path, framework="pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        document = json.loads(f.metadata()["sklearn_deep"])
+    return document, tensors, X, path.parent
+
+
+def _paths(value, prefix=()):
+    """Every path to a value inside a JSON document."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _paths(item, (*prefix, i))
+
+
+def _fuzz_strategies():
+    from hypothesis import strategies as st
+
+    sizes = st.sampled_from([0, -1, 1, 3, 30000, 10**6, 2**40, 2**70])
+    leaf = st.one_of(
+        st.none(),
+        st.booleans(),
+        sizes,
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.sampled_from(["", "x", "predict", "cpu", "lstm", "adam", "array.0"]),
+    )
+    tagged = st.one_of(
+        st.builds(lambda v: {"__tuple__": v}, st.lists(sizes, max_size=4)),
+        st.just({"__tuple__": [30000, 30000]}),
+        st.just({"__tuple__": [1] * 5000}),
+        st.builds(
+            lambda key, dtype: {"__array__": key, "dtype": dtype},
+            st.sampled_from(["array.0", "array.1", "module.head.weight", "nope"]),
+            st.sampled_from(["<f4", "<i8", "<U999999999", "|V16", "|O", "x", 3]),
+        ),
+        st.builds(
+            lambda dtype, shape: {"__ndarray__": ["a"], "dtype": dtype, "shape": shape},
+            st.sampled_from(["<U3", "<U999999999", "|O", "<f8"]),
+            st.lists(sizes, max_size=3),
+        ),
+        st.builds(lambda v: {"__scalar__": v, "dtype": "<U99999999"}, leaf),
+        st.builds(lambda v: {"__dict__": v}, st.lists(st.lists(leaf, max_size=3))),
+        st.builds(lambda v: {"__random_state__": v}, st.lists(leaf, max_size=5)),
+        st.builds(lambda v: {"__code__": v}, leaf),
+        st.just({}),
+    )
+    value = st.one_of(leaf, tagged, st.lists(leaf, max_size=3))
+    names = st.sampled_from(
+        ["predict", "fit", "coefs_", "module_", "__class__", "_optimizer", "extra_"]
+    )
+    return st, value, names
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_fuzzed_files_are_refused_cleanly_or_load(fuzz_source):
+    from hypothesis import HealthCheck, given, settings
+
+    st, value, names = _fuzz_strategies()
+    document, tensors, X, folder = fuzz_source
+    # every key down to the fitted attributes' parts, not each entry of the
+    # RNG's 624 words
+    paths = sorted({p for p in _paths(document) if 0 < len(p) <= 4}, key=str)
+    tensor_keys = sorted(tensors)
+    mutation = st.one_of(
+        st.tuples(st.just("set"), st.sampled_from(paths), value),
+        st.tuples(st.just("drop"), st.sampled_from(paths), st.none()),
+        st.tuples(st.just("add"), st.sampled_from(["params", "fitted"]), names),
+        st.tuples(st.just("tensor"), st.sampled_from(tensor_keys), sizes_of(st)),
+    )
+    before = _peak_rss_mb()
+
+    @settings(
+        max_examples=400,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(st.lists(mutation, min_size=1, max_size=3))
+    def check(mutations):
+        doc = json.loads(json.dumps(document))
+        weights = dict(tensors)
+        for kind, where, what in mutations:
+            if kind == "tensor":
+                weights[where] = torch.zeros(what) if what is not None else None
+                weights = {k: v for k, v in weights.items() if v is not None}
+                continue
+            if kind == "add":
+                doc.setdefault(where, {})
+                if isinstance(doc[where], dict):
+                    doc[where][what] = 1
+                continue
+            parent = doc
+            try:
+                for step in where[:-1]:
+                    parent = parent[step]
+                if kind == "set":
+                    parent[where[-1]] = what
+                else:
+                    del parent[where[-1]]
+            except (KeyError, IndexError, TypeError):
+                continue  # an earlier mutation removed the path
+        path = folder / "fuzzed.safetensors"
+        save_file(weights, path, metadata={"sklearn_deep": json.dumps(doc)})
+        try:
+            loaded = sklearn_deep.load(path)
+        except _persist.LoadError as exc:
+            assert str(path) in str(exc) or "in this" in str(exc), exc
+            _FUZZ_OUTCOMES["refused"] += 1
+            return
+        _FUZZ_OUTCOMES["loaded"] += 1
+        assert type(loaded) is sklearn_deep.MLPClassifier
+        for key, tensor in loaded.module_.state_dict().items():
+            assert torch.equal(tensor, weights[_persist._MODULE_PREFIX + key]), key
+        try:
+            assert len(loaded.predict(X)) == len(X)
+        except Exception as exc:
+            _FUZZ_FAILS.append((mutations, repr(exc)[:200]))
+
+    check()
+    total = sum(_FUZZ_OUTCOMES.values())
+    print(f"fuzz: {total} files, {_FUZZ_OUTCOMES}")
+    assert not _FUZZ_FAILS, _FUZZ_FAILS[:5]
+    assert total >= 400 and _FUZZ_OUTCOMES["refused"] and _FUZZ_OUTCOMES["loaded"]
+    assert _peak_rss_mb() - before < 300  # nothing large was ever allocated
+
+
+def sizes_of(st):
+    """Shapes a fuzzed tensor takes: small, or asking for more than the file."""
+    return st.one_of(
+        st.none(),
+        st.lists(st.integers(0, 7), max_size=3).map(tuple),
+    )

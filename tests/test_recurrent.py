@@ -243,7 +243,7 @@ def test_dataframe_rows_keep_feature_names():
         ([np.ones((3, 2)), np.full((2, 2), np.nan)], r"X\[1\] contains NaN"),
         (np.ones((2, 3, 2, 1)), r"sequences need 3 dimensions"),
         (np.ones((2, 0, 2)), r"at least one time step"),
-        ([], r"empty collection of sequences|Expected 2D array"),
+        ([], r"X is an empty list of sequences"),
     ],
 )
 def test_bad_sequences_are_rejected_clearly(X, match):

@@ -31,7 +31,7 @@ def test_partial_fit_needs_classes_first(iris):
 def test_partial_fit_rejects_unknown_class(iris):
     X, y = iris
     clf = small_mlp().partial_fit(X[y < 2], y[y < 2], classes=[0, 1])
-    with pytest.raises(ValueError, match="classes seen in the first fit"):
+    with pytest.raises(ValueError, match="`y` has classes not in `self.classes_`"):
         clf.partial_fit(X, y)
 
 

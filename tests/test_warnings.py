@@ -3,6 +3,7 @@
 import inspect
 import warnings
 
+import numpy as np
 import pytest
 from _estimator_cases import CLASSES, data, make, stochastic
 from sklearn.exceptions import ConvergenceWarning
@@ -81,3 +82,17 @@ def test_save_warnings_point_at_the_callers_line(tmp_path):
         line = _here() + 1
         sklearn_deep.save(est, tmp_path / "m.sd")
     _assert_points_at(caught, line)
+
+
+@pytest.mark.parametrize("verbose", [True, False])
+def test_linear_regression_verbose_says_what_the_solver_did(capsys, verbose):
+    from sklearn_deep import LinearRegression
+
+    X = np.random.RandomState(0).randn(40, 3)
+    LinearRegression(verbose=verbose).fit(X, X @ [1.0, 2.0, 3.0])
+    printed = capsys.readouterr().out
+    if verbose:
+        assert "normal equations: 40 samples, 3 features" in printed
+        assert "Cholesky" in printed and "loss " in printed
+    else:  # never print unless verbose is set
+        assert printed == ""

@@ -2,15 +2,31 @@
 
 from sklearn_deep._modules._conv import ConvNet
 from sklearn_deep._modules._mlp import ACTIVATIONS, MLP, LinearModel, Standardize
-from sklearn_deep._modules._recurrent import CELLS, POOLINGS, RecurrentNetwork
+from sklearn_deep._modules._random import (
+    Dropout,
+    current_generator,
+    seeded_global_rng,
+    use_generators,
+)
+from sklearn_deep._modules._recurrent import (
+    CELLS,
+    POOLINGS,
+    RecurrentNetwork,
+    StackedRecurrent,
+)
 
 __all__ = [
     "ACTIVATIONS",
     "CELLS",
     "POOLINGS",
     "ConvNet",
+    "Dropout",
     "LinearModel",
     "MLP",
     "RecurrentNetwork",
+    "StackedRecurrent",
     "Standardize",
+    "current_generator",
+    "seeded_global_rng",
+    "use_generators",
 ]

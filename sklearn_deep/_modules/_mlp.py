@@ -5,6 +5,8 @@ import math
 import torch
 from torch import nn
 
+from sklearn_deep._modules._random import Dropout
+
 ACTIVATIONS = {
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
@@ -45,7 +47,7 @@ class MLP(nn.Module):
             layers.append(nn.Linear(fan_in, fan_out))
             layers.append(ACTIVATIONS[activation]())
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
         self.hidden = nn.Sequential(*layers)
         self.head = nn.Linear(sizes[-1], n_outputs)
         self._init_weights()

@@ -4,9 +4,14 @@ from contextlib import nullcontext
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import (
+    PackedSequence,
+    pack_padded_sequence,
+    pad_packed_sequence,
+)
 
 from sklearn_deep._modules._mlp import MLP, Standardize
+from sklearn_deep._modules._random import Dropout
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 POOLINGS = ("last", "mean", "max")
@@ -74,15 +79,20 @@ class RecurrentNetwork(nn.Module):
         self.cell = cell
         self.pooling = pooling
         self.scaler = Standardize(n_features_in) if standardize else None
-        self.encoder = CELLS[cell](
-            n_features_in,
-            hidden_size,
-            num_layers=num_layers,
-            batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0,
-            bidirectional=bidirectional,
-        )
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        if dropout > 0 and num_layers > 1:
+            # torch's cells drop out between layers from the global generator
+            self.encoder = StackedRecurrent(
+                cell, n_features_in, hidden_size, num_layers, bidirectional, dropout
+            )
+        else:
+            self.encoder = CELLS[cell](
+                n_features_in,
+                hidden_size,
+                num_layers=num_layers,
+                batch_first=True,
+                bidirectional=bidirectional,
+            )
+        self.dropout = Dropout(dropout) if dropout > 0 else nn.Identity()
         n_directions = 2 if bidirectional else 1
         self.head = MLP(
             hidden_size * n_directions,
@@ -98,7 +108,8 @@ class RecurrentNetwork(nn.Module):
         # Keras' recurrent defaults: Glorot input weights, orthogonal recurrent
         # weights (per gate), zero biases, and a forget-gate bias of one (LSTM).
         hidden = self.encoder.hidden_size
-        for name, p in self.encoder.named_parameters():
+        for path, p in self.encoder.named_parameters():
+            name = path.rsplit(".", 1)[-1]  # stacked layers: layers.<i>.<name>
             if name.startswith("weight_ih"):
                 nn.init.xavier_uniform_(p)
             elif name.startswith("weight_hh"):
@@ -151,3 +162,65 @@ class RecurrentNetwork(nn.Module):
         steps = torch.arange(out.shape[1], device=out.device)
         padding = steps.unsqueeze(0) >= lengths.unsqueeze(1)  # (N, T_batch)
         return out.masked_fill(padding.unsqueeze(2), float("-inf")).amax(1)
+
+
+class StackedRecurrent(nn.Module):
+    """Stacked one-layer cells with ``Dropout`` between them.
+
+    What ``nn.LSTM(num_layers=L, dropout=p)`` computes (the same outputs and
+    final states, in the same layout), with the masks between layers drawn
+    from the fit's own generator (see ``_random``).
+
+    Parameters
+    ----------
+    cell : {'lstm', 'gru'}
+        The recurrent cell.
+    input_size : int
+        Features per time step.
+    hidden_size : int
+        Width of the hidden state of each direction.
+    num_layers : int
+        Number of layers.
+    bidirectional : bool
+        Whether each layer also reads the sequence backwards.
+    dropout : float
+        Dropout probability on the outputs of every layer but the last.
+    """
+
+    def __init__(
+        self, cell, input_size, hidden_size, num_layers, bidirectional, dropout
+    ):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        width = hidden_size * (2 if bidirectional else 1)
+        self.layers = nn.ModuleList(
+            CELLS[cell](
+                input_size if i == 0 else width,
+                hidden_size,
+                batch_first=True,
+                bidirectional=bidirectional,
+            )
+            for i in range(num_layers)
+        )
+        self.dropout = Dropout(dropout)
+
+    def _drop(self, x):
+        if isinstance(x, PackedSequence):
+            data = self.dropout(x.data)
+            return PackedSequence(
+                data, x.batch_sizes, x.sorted_indices, x.unsorted_indices
+            )
+        return self.dropout(x)
+
+    def forward(self, x):
+        # x: (N, T, F) or packed -> out: (N, T, D * hidden) or packed, and the
+        # final states (num_layers * D, N, hidden), as nn.LSTM / nn.GRU
+        states = []
+        for i, layer in enumerate(self.layers):
+            x, state = layer(self._drop(x) if i else x)
+            states.append(state)
+        if isinstance(states[0], tuple):  # LSTM: (h, c)
+            return x, tuple(torch.cat(parts) for parts in zip(*states))
+        return x, torch.cat(states)

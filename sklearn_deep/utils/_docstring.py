@@ -111,7 +111,11 @@ rate, time) and why training stopped.""",
         "bool",
         """\
 Whether ``fit`` continues from the previous solution instead of
-initialising a new network.""",
+initialising a new network. The network is continued as it was built:
+changing a parameter that shapes it (layer sizes, ``dropout``,
+``activation``, ...) before a warm-started ``fit`` or a ``partial_fit``
+raises a ValueError rather than silently keeping the old network or
+discarding its training; set ``warm_start=False`` to train a new one.""",
     ),
     "momentum": Param("float", "Momentum of ``solver='sgd'``, between 0 and 1."),
     "nesterovs_momentum": Param(
