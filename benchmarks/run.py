@@ -85,6 +85,7 @@ CASES = (
     "memory",
     "digits",
     "data",
+    "families",
     "coldstart",
     "compile",
 )
@@ -195,6 +196,7 @@ def main(argv=None):
         case_cnn_lstm,
         case_data,
         case_digits,
+        case_families,
         case_linear,
         case_memory,
         case_mlp,
@@ -211,6 +213,7 @@ def main(argv=None):
         "memory": case_memory,
         "digits": case_digits,
         "data": case_data,
+        "families": case_families,
         "coldstart": case_scale.ColdStart,
         "compile": case_scale.Compile,
     }

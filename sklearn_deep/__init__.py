@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 # a worker process or a script that only unpickles an estimator pays for
 # torch and scikit-learn when it uses them, not at import.
 _EXPORTS = {
+    "AutoEncoder": "sklearn_deep.decomposition",
     "CNNClassifier": "sklearn_deep.cnn",
     "CNNRegressor": "sklearn_deep.cnn",
     "LinearRegression": "sklearn_deep.linear_model",
@@ -17,6 +18,8 @@ _EXPORTS = {
     "LSTMRegressor": "sklearn_deep.recurrent",
     "MLPClassifier": "sklearn_deep.neural_network",
     "MLPRegressor": "sklearn_deep.neural_network",
+    "TransformerClassifier": "sklearn_deep.attention",
+    "TransformerRegressor": "sklearn_deep.attention",
     "load": "sklearn_deep._persist",
     "save": "sklearn_deep._persist",
     "skops_trusted_types": "sklearn_deep._persist",

@@ -397,10 +397,12 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         kind = self._input_kind
         given = X
         with _numeric_hint():
-            X, y = kind.validate_fit(self, X, y, reset=fresh)
+            X, y = self._validate_fit_data(X, y, reset=fresh)
         y_encoded = self._encode_targets(y, fresh=fresh, classes=classes)
         weight = self._combine_weights(X, y_encoded, sample_weight)
         inputs = kind.to_tensors(self, X)
+        if y_encoded is None:  # reconstruction: the target is the input itself
+            y_encoded = inputs[0]
         n_samples = inputs[0].shape[0]
 
         if fresh or not hasattr(self, "_rng"):
@@ -519,6 +521,10 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                 f"{'them' if len(changed) > 1 else 'it'} back to continue, or "
                 f"set warm_start=False (or fit a clone) to train a new network."
             )
+
+    def _validate_fit_data(self, X, y, *, reset):
+        """Validated X and y; a task without targets validates X alone."""
+        return self._input_kind.validate_fit(self, X, y, reset=reset)
 
     # ------------------------------------------------------------------
     # The engine's contract: a configuration and a task in, a history out
@@ -716,7 +722,9 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
 
     @staticmethod
     def _batch(inputs, y_encoded, weight):
-        target = torch.from_numpy(np.ascontiguousarray(y_encoded))
+        target = y_encoded
+        if not isinstance(target, torch.Tensor):
+            target = torch.from_numpy(np.ascontiguousarray(y_encoded))
         w = None if weight is None else torch.from_numpy(weight)
         return Batch(tuple(inputs), target, w)
 
@@ -800,8 +808,12 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
     # ------------------------------------------------------------------
     # Prediction
 
-    def _forward(self, X):
-        """Validated X -> network output as a float32 numpy array."""
+    def _forward(self, X, method=None):
+        """Validated X -> network output as a float32 numpy array.
+
+        ``method`` names another method of the network than ``forward`` (an
+        autoencoder's ``encode``).
+        """
         if not hasattr(self, "module_"):  # fitted: check_is_fitted would pass
             check_is_fitted(self, "module_")  # (and costs ~10 µs of tag lookup)
         kind = self._input_kind
@@ -814,7 +826,7 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         if inputs is None:
             with _numeric_hint():
                 inputs = kind.to_tensors(self, kind.validate(self, X, reset=False))
-        return self._forward_tensors(inputs).float().cpu().numpy()
+        return self._forward_tensors(inputs, method).float().cpu().numpy()
 
     def network_inputs(self, X):
         """The tensors that ``module_`` takes for X, made as ``predict`` makes them.
@@ -841,12 +853,15 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         with _numeric_hint():
             return tuple(kind.to_tensors(self, kind.validate(self, X, reset=False)))
 
-    def _forward_tensors(self, inputs):
+    def _forward_tensors(self, inputs, method=None):
         """Network output for CPU or device tensors, in chunks, on the device."""
         device = self._device
         module = self.module_
         _check_not_training_elsewhere(self, module)
-        network = getattr(self, "_compiled", None) or module
+        network = module if method is None else getattr(module, method)
+        compiled = getattr(self, "_compiled", None)
+        if method is None and compiled is not None:
+            network = compiled  # the compiled forward (not the other methods)
         was_training = module.training
         if was_training:
             module.eval()

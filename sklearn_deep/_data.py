@@ -259,13 +259,17 @@ def split_batch(batch, train_index, valid_index, in_place=False):
     n_train = len(train_index)
     inputs = tuple(_partition_rows_(t, train_index, valid_index) for t in batch.inputs)
     order = torch.cat([train_index, valid_index])
-    whole = Batch(
-        inputs,
-        *(
-            None if t is None else t.index_select(0, order)
-            for t in (batch.target, batch.weight)
-        ),
+    # a target that is one of the inputs (reconstruction) was reordered with it
+    same = [i for i, t in enumerate(batch.inputs) if t is batch.target]
+    target = (
+        inputs[same[0]]
+        if same
+        else None
+        if batch.target is None
+        else batch.target.index_select(0, order)
     )
+    weight = None if batch.weight is None else batch.weight.index_select(0, order)
+    whole = Batch(inputs, target, weight)
     return whole.slice(0, n_train), whole.slice(n_train, len(order))
 
 

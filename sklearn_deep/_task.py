@@ -1,4 +1,4 @@
-"""The two tasks: classification and regression.
+"""The tasks: classification, regression and reconstruction.
 
 Each half says how targets are encoded, which loss trains the network (always
 on logits), how the network's output becomes predictions, and how the
@@ -9,7 +9,12 @@ early-stopping split is scored. A public estimator is one of these mixins plus
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.base import (
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+)
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import (
@@ -17,8 +22,9 @@ from sklearn.utils.multiclass import (
     type_of_target,
     unique_labels,
 )
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from sklearn_deep._base import _numeric_hint
 from sklearn_deep.utils._compat import _fit_context
 
 
@@ -495,3 +501,176 @@ class RegressorTaskMixin(RegressorMixin):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
+
+class ReconstructionTaskMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin):
+    """Reconstruction (autoencoders): the target is the input itself.
+
+    The network has ``encode`` and ``decode`` methods besides its forward
+    pass (the reconstruction); it trains on half the mean squared error of
+    the reconstruction. ``transform`` is the code, ``inverse_transform`` the
+    reconstruction from a code, ``score_samples`` the negative reconstruction
+    error of each sample and ``score`` its mean, so that a search without a
+    scorer picks the best reconstruction.
+    """
+
+    _multilabel_supported = False
+
+    def _validate_fit_data(self, X, y, *, reset):
+        X = self._input_kind.validate(self, X, reset=reset)  # y is ignored
+        if reset:
+            self._sample_shape = tuple(X.shape[1:])
+        return X, None
+
+    def _encode_targets(self, y, *, fresh, classes=None):
+        """No targets: the base takes the input tensor as the target."""
+        if fresh:
+            # the code's width: what _build_module and load build the network for
+            self.n_outputs_ = self.n_components_ = self.n_components
+            self._n_features_out = self.n_components
+        return None
+
+    def _class_weights(self, y_encoded):
+        return None
+
+    def _skorch_net(self):
+        import skorch
+
+        return skorch.NeuralNet, torch.nn.MSELoss
+
+    @staticmethod
+    def _sample_errors(output, target, dtype=torch.float32):
+        """Mean squared error of each sample's reconstruction: (N,)."""
+        return ((output.to(dtype) - target.to(dtype)) ** 2).flatten(1).mean(1)
+
+    def _loss(self, output, target, weight):
+        return 0.5 * self._sample_errors(output, target).mean()
+
+    def _validation_score(self, valid):
+        """Negative mean squared reconstruction error on the split."""
+        output = self._forward_tensors(valid.inputs)
+        return -self._sample_errors(output, valid.target).mean().item()
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the network to reconstruct X.
+
+        Parameters
+        ----------
+        {{X}}
+
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, None, incremental=False)
+
+    @available_if(_is_stochastic)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch over the given samples.
+
+        Parameters
+        ----------
+        {{X}}
+
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one epoch further.
+        """
+        return self._fit(X, None, incremental=True)
+
+    def transform(self, X):
+        """Encode X into the learned code.
+
+        Parameters
+        ----------
+        {{X}}
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The code of each sample.
+        """
+        return self._forward(X, "encode").astype(np.float64)
+
+    def inverse_transform(self, X):
+        """Decode codes back to the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, as ``transform`` returns them.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, ...)
+            The reconstructions, each of the shape of a sample of the ``X``
+            given to ``fit``.
+        """
+        check_is_fitted(self, "module_")
+        Z = check_array(X, dtype=np.float32, input_name="X")
+        if Z.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {Z.shape[1]} columns, but {type(self).__name__} encodes "
+                f"to n_components_={self.n_components_}; pass codes of shape "
+                f"(n_samples, {self.n_components_}), as transform returns them."
+            )
+        z = torch.from_numpy(np.ascontiguousarray(Z))
+        out = self._forward_tensors((z,), "decode").float().cpu().numpy()
+        return self._to_sample_layout(out).astype(np.float64)
+
+    def _to_sample_layout(self, out):
+        """Network-shaped reconstructions (N, C, ...) in the layout of X."""
+        layout = getattr(self, "_layout", None)
+        if layout is not None and layout[1]:  # channels were moved first
+            out = np.moveaxis(out, 1, -1)
+        return out.reshape(out.shape[0], *self._sample_shape)
+
+    def score_samples(self, X):
+        """Negative mean squared reconstruction error of each sample.
+
+        Higher is more typical: low values flag samples unlike the training
+        data (outliers).
+
+        Parameters
+        ----------
+        {{X}}
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``-mean((X - reconstruction) ** 2)`` over each sample's values.
+        """
+        check_is_fitted(self, "module_")
+        kind = self._input_kind
+        with _numeric_hint():
+            inputs = kind.to_tensors(self, kind.validate(self, X, reset=False))
+        output = self._forward_tensors(inputs).cpu()
+        # in float64: the squares of large (but float32) values stay finite
+        return -self._sample_errors(output, inputs[0], torch.float64).numpy()
+
+    def score(self, X, y=None):
+        """Negative mean squared reconstruction error over X.
+
+        Parameters
+        ----------
+        {{X}}
+
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        score : float
+            The mean of ``score_samples(X)``: higher is better.
+        """
+        return float(self.score_samples(X).mean())

@@ -8,7 +8,7 @@ it is exported and its test settings are written once.
 """
 
 import numpy as np
-from sklearn.base import is_classifier
+from sklearn.base import is_classifier, is_regressor
 
 from sklearn_deep import MLPClassifier
 from sklearn_deep.utils import all_estimators
@@ -18,6 +18,15 @@ _LSTM = dict(
     bidirectional=False,
     learning_rate="constant",
     learning_rate_init=0.02,
+)
+
+_TRANSFORMER = dict(
+    d_model=8,
+    nhead=2,
+    num_layers=1,
+    dim_feedforward=16,
+    learning_rate="constant",
+    learning_rate_init=0.01,
 )
 
 # Small networks that pass scikit-learn's estimator checks on their tiny data
@@ -47,6 +56,15 @@ SETTINGS = {
     # fits, and the defaults' bidirectional one-cycle budget tripled their time
     "LSTMClassifier": dict(_LSTM, max_iter=100),
     "LSTMRegressor": dict(_LSTM, max_iter=200),
+    # one small block and a constant step, as the LSTMs'
+    "TransformerClassifier": dict(_TRANSFORMER, max_iter=100),
+    "TransformerRegressor": dict(_TRANSFORMER, max_iter=200),
+    "AutoEncoder": dict(
+        hidden_layer_sizes=(8,),
+        max_iter=50,
+        learning_rate="constant",
+        learning_rate_init=0.01,
+    ),
 }
 
 ESTIMATORS = all_estimators()
@@ -136,13 +154,30 @@ def data(cls, layout="table", n=24, seed=0):
     return make_X(layout, n, seed), make_y(cls, n, seed)
 
 
+# what a fitted estimator computes from X: a supervised one's predictions, a
+# transformer's code (and its samples' scores)
+PREDICT_METHODS = (
+    "predict",
+    "predict_proba",
+    "decision_function",
+    "transform",
+    "score_samples",
+)
+
+
+def supervised(cls):
+    """Whether ``cls`` learns from targets (a classifier or a regressor)."""
+    return is_classifier(cls()) or is_regressor(cls())
+
+
+def predict(est, X):
+    """The estimator's main output on X: ``predict``, or a transformer's code."""
+    return est.predict(X) if hasattr(est, "predict") else est.transform(X)
+
+
 def outputs(est, X):
     """Every prediction method's output on X, by method name."""
-    out = {"predict": est.predict(X)}
-    for method in ("predict_proba", "decision_function"):
-        if hasattr(est, method):
-            out[method] = getattr(est, method)(X)
-    return out
+    return {m: getattr(est, m)(X) for m in PREDICT_METHODS if hasattr(est, m)}
 
 
 def assert_same_outputs(a, b, X):

@@ -26,6 +26,7 @@ def test_benchmark_command_writes_every_table(tmp_path):
         "## Peak memory of a fit (CPU)",
         "## scikit-learn-sized data: digits",
         "## The data path: sparse text, ragged sequences, early stopping (CPU)",
+        "## Transformer and AutoEncoder fit per epoch (cpu)",
         "## Cold start (fresh processes, CPU)",
         "## compile per family (cpu)",
     ):

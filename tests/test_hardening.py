@@ -17,6 +17,7 @@ import pytest
 import scipy.sparse as sp
 from _estimator_cases import (
     CLASSES,
+    PREDICT_METHODS,
     data,
     family,
     layouts,
@@ -25,11 +26,13 @@ from _estimator_cases import (
     make_y,
     outputs,
     param_names,
+    predict,
     stochastic,
+    supervised,
 )
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from sklearn.base import is_classifier
+from sklearn.base import is_classifier, is_regressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import StrOptions
 
@@ -258,11 +261,22 @@ REGRESSOR_CASES = {
 }
 
 
+def _changes_x(bad):
+    """Whether a case changes X (not only y or the fit's keyword arguments)."""
+    X, y = make_X("table", n=4), np.arange(4.0)
+    return bad(X, y)[0] is not X
+
+
 def _fit_cases():
     for cls in CLASSES:
-        cases = {**FIT_CASES, **(CLASSIFIER_CASES if is_clf(cls) else REGRESSOR_CASES)}
+        task_cases = CLASSIFIER_CASES if is_clf(cls) else REGRESSOR_CASES
+        cases = {**FIT_CASES, **(task_cases if supervised(cls) else {})}
         for layout in layouts(cls):
             for name, (bad, match, where) in cases.items():
+                # an estimator without targets (a transformer) ignores y
+                # and takes no sample_weight: only bad X applies to it
+                if not (supervised(cls) or _changes_x(bad)):
+                    continue
                 if where is None or layout in where:
                     yield pytest.param(
                         cls, layout, bad, match, id=f"{cls.__name__}-{layout}-{name}"
@@ -304,8 +318,8 @@ def _predict_cases():
     for cls in CLASSES:
         for layout in layouts(cls):
             for name, (bad, match) in PREDICT_CASES.items():
-                for method in ("predict", "predict_proba", "decision_function"):
-                    if method == "predict" or hasattr(cls, method):
+                for method in PREDICT_METHODS:
+                    if hasattr(cls, method):
                         yield pytest.param(
                             cls,
                             layout,
@@ -332,7 +346,7 @@ def test_other_feature_names_at_predict_are_rejected(cls):
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
     est = make(cls).fit(frame, y)
     renamed = frame.rename(columns={"f0": "other"})
-    assert_rejected(lambda: est.predict(renamed), renamed, "feature names", est, frame)
+    assert_rejected(lambda: predict(est, renamed), renamed, "feature names", est, frame)
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
@@ -357,10 +371,10 @@ def test_single_sample_predict_is_accepted(cls, layout):
 
 
 @pytest.mark.parametrize("cls", [c for c in CLASSES if not is_clf(c)])
-def test_regressor_fits_a_single_sample(cls):
+def test_regressor_or_transformer_fits_a_single_sample(cls):
     X, y = data(cls)
     est = make(cls).fit(X[:1], y[:1])
-    assert np.isfinite(est.predict(X)).all()
+    assert np.isfinite(predict(est, X)).all()
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
@@ -399,7 +413,7 @@ def test_wrong_image_shape_for_input_shape_is_rejected(cls):
     images, _ = data(cls, "image")
     fit, _ = fitted(cls, "image")
     other = make_X("image", n=4)[:, :, :, :2]
-    assert_rejected(lambda: fit.predict(other), other, "fitted on inputs", fit, images)
+    assert_rejected(lambda: predict(fit, other), other, "fitted on inputs", fit, images)
     assert_rejected(
         lambda: make(cls, input_shape=(1, 0, 6)).fit(X, y), X, "input_shape"
     )
@@ -411,7 +425,7 @@ def test_bad_ragged_sequences_are_rejected(cls):
     est, X_fit = fitted(cls, "ragged")
     zero = [X[0][:0], *X[1:]]
     assert_rejected(lambda: make(cls).fit(zero, y), zero, "empty sequence")
-    assert_rejected(lambda: est.predict(zero), zero, "empty sequence", est, X_fit)
+    assert_rejected(lambda: predict(est, zero), zero, "empty sequence", est, X_fit)
     mixed = [X[0][:, :1], *X[1:]]
     assert_rejected(lambda: make(cls).fit(mixed, y), mixed, "features per time step")
     nested = [[[1.0, 2.0], [3.0]], *X[1:]]
@@ -515,12 +529,15 @@ def test_random_bad_input_fails_cleanly_or_fits(case):
     cls, X, y, weight = case
     before = snapshot((X, y, weight))
     est = make(cls)
+    # a transformer takes no targets and no weights: X alone is drawn for it
+    kwargs = {"sample_weight": weight} if supervised(cls) else {}
     try:
-        est.fit(X, y, sample_weight=weight)
+        est.fit(X, y, **kwargs)
     except (ValueError, TypeError) as exc:
         assert str(exc), "an error needs a message"
     else:  # accepted: then it must predict finite values of the right shape
-        assert len(y) == len(X) >= 1
+        assert len(X) >= 1
+        assert len(y) == len(X) or not supervised(cls)
         pred = outputs(est, X)
         for method, value in pred.items():
             assert len(value) == len(X)
@@ -542,7 +559,7 @@ def bad_predict_arrays(draw):
         value = draw(st.sampled_from([np.nan, np.inf, 1e39, "x", None]))
         X = X.astype(object) if isinstance(value, str) or value is None else X
         X.flat[draw(st.integers(0, X.size - 1))] = value
-    method = draw(st.sampled_from(["predict", "predict_proba", "decision_function"]))
+    method = draw(st.sampled_from(PREDICT_METHODS))
     return cls, layout, X, method
 
 
@@ -746,7 +763,7 @@ def test_nan_loss_keeps_the_best_finite_weights(cls):
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
 def test_huge_learning_rate_diverges_with_a_warning(cls):
     X, y = data(cls)
-    if is_clf(cls):
+    if not is_regressor(cls()):  # a classifier's or a transformer's loss
         X = X * 1e15
     else:
         y = y * 1e20  # the squared error overflows float32 at once
@@ -791,7 +808,7 @@ LBFGS_CLASSES = [
 @pytest.mark.parametrize("cls", LBFGS_CLASSES, ids=lambda c: c.__name__)
 def test_lbfgs_on_huge_values_never_predicts_nan(cls, scale):
     X, y = data(cls)
-    X, y = (X * scale, y) if is_clf(cls) else (X, y * scale)
+    X, y = (X, y * scale) if is_regressor(cls()) else (X * scale, y)
     est = make(cls, solver="lbfgs", max_iter=20)
     est.fit(X, y)
     _finite_outputs(est, X)

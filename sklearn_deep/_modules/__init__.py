@@ -1,5 +1,6 @@
 """Plain torch networks, one file per family. No scikit-learn here."""
 
+from sklearn_deep._modules._autoencoder import AutoEncoderNetwork
 from sklearn_deep._modules._conv import ConvNet
 from sklearn_deep._modules._mlp import ACTIVATIONS, MLP, LinearModel, Standardize
 from sklearn_deep._modules._random import (
@@ -14,11 +15,18 @@ from sklearn_deep._modules._recurrent import (
     RecurrentNetwork,
     StackedRecurrent,
 )
+from sklearn_deep._modules._transformer import (
+    POSITIONAL_ENCODINGS,
+    SUMMARIES,
+    TransformerNetwork,
+)
 
 __all__ = [
     "ACTIVATIONS",
+    "AutoEncoderNetwork",
     "CELLS",
     "POOLINGS",
+    "POSITIONAL_ENCODINGS",
     "ConvNet",
     "Dropout",
     "LinearModel",
@@ -29,4 +37,6 @@ __all__ = [
     "current_generator",
     "seeded_global_rng",
     "use_generators",
+    "SUMMARIES",
+    "TransformerNetwork",
 ]

@@ -2,7 +2,12 @@
 
 import inspect
 
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    TransformerMixin,
+)
 
 
 def all_estimators(type_filter=None):
@@ -10,8 +15,10 @@ def all_estimators(type_filter=None):
 
     Parameters
     ----------
-    type_filter : {'classifier', 'regressor'} or None, default=None
-        Keep only classifiers or only regressors; None keeps all.
+    type_filter : {'classifier', 'regressor', 'transformer'} or None, \
+default=None
+        Keep only classifiers, only regressors or only transformers
+        (``fit``/``transform``, as the AutoEncoder); None keeps all.
 
     Returns
     -------
@@ -27,11 +34,15 @@ def all_estimators(type_filter=None):
     """
     import sklearn_deep
 
-    mixins = {"classifier": ClassifierMixin, "regressor": RegressorMixin}
+    mixins = {
+        "classifier": ClassifierMixin,
+        "regressor": RegressorMixin,
+        "transformer": TransformerMixin,
+    }
     if type_filter is not None and type_filter not in mixins:
         raise ValueError(
-            f"type_filter must be 'classifier', 'regressor' or None, got "
-            f"{type_filter!r}."
+            f"type_filter must be 'classifier', 'regressor', 'transformer' or "
+            f"None, got {type_filter!r}."
         )
     found = []
     for name in sklearn_deep.__all__:
