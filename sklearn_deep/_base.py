@@ -851,7 +851,8 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         check_is_fitted(self, "module_")
         kind = self._input_kind
         with _numeric_hint():
-            return tuple(kind.to_tensors(self, kind.validate(self, X, reset=False)))
+            inputs = kind.to_tensors(self, kind.validate(self, X, reset=False))
+        return network_inputs(inputs)
 
     def _forward_tensors(self, inputs, method=None):
         """Network output for CPU or device tensors, in chunks, on the device."""

@@ -7,7 +7,7 @@ or softmax, the label index) are traced by torch's exporter; the label lookup
 in ``classes_`` (which may hold strings) is added with ``onnx.helper``. A
 family needs nothing of its own: the input conversion follows the estimator's
 input kind (``_input_kind.name``) and the outputs its task (classifier or
-regressor), both declared by every family.
+regressor, or a transformer's code), both declared by every family.
 """
 
 import copy
@@ -16,8 +16,10 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.base import is_classifier
+from sklearn.base import TransformerMixin, is_classifier
 from sklearn.utils.validation import check_is_fitted
+
+from sklearn_deep._data import network_inputs
 
 # the opset written: the legacy exporter's most tested one, which every
 # onnxruntime of the last years runs
@@ -32,7 +34,8 @@ class _Exported(torch.nn.Module):
     ``forward(X[, lengths])`` takes X as the user gives it (rows, images,
     sequences) and returns ``(index, probabilities)`` for classifiers (the
     label index into ``classes_``, or the 0/1 indicator of multilabel
-    targets) or ``(prediction,)`` for regressors.
+    targets), ``(prediction,)`` for regressors, or ``(code,)`` for a
+    transformer (``transform``: the network's ``encode``).
     """
 
     def __init__(self, est, full_lengths=False):
@@ -47,6 +50,7 @@ class _Exported(torch.nn.Module):
         self.univariate = bool(getattr(est, "_table_input", False))
         self.target = getattr(est, "_target_kind", None)  # None: a regressor
         self.single = bool(getattr(est, "_single_output", False))
+        self.encode = _is_transformer(est)
 
     def _network_inputs(self, X, lengths):
         x = X.float()
@@ -63,6 +67,8 @@ class _Exported(torch.nn.Module):
         return (x,) if lengths is None else (x, lengths)
 
     def forward(self, X, lengths=None):
+        if self.encode:
+            return (self.network.encode(*self._network_inputs(X, lengths)).float(),)
         logits = self.network(*self._network_inputs(X, lengths)).float()
         if self.target is None:
             return (logits[:, 0] if self.single else logits,)
@@ -74,6 +80,11 @@ class _Exported(torch.nn.Module):
         return logits.argmax(1), torch.softmax(logits, 1)
 
 
+def _is_transformer(est):
+    """A scikit-learn transformer (fit/transform): its output is the code."""
+    return isinstance(est, TransformerMixin) and not is_classifier(est)
+
+
 def _sample_inputs(est, X_sample):
     """The traced inputs for ``X_sample`` and whether they carry lengths."""
     kind = est._input_kind
@@ -81,15 +92,16 @@ def _sample_inputs(est, X_sample):
     double = getattr(X_sample, "dtype", None) == np.float64
     dtype = np.float64 if double else np.float32
     if kind.name == "sequence":
-        values = np.ascontiguousarray(validated.values, dtype=dtype)
-        values = torch.from_numpy(values)
+        # padded as the network takes them (ragged sequences with lengths)
+        tensors = network_inputs(kind.to_tensors(est, validated))
+        values = tensors[0].to(torch.float64 if double else torch.float32)
         if est._table_input and np.ndim(X_sample) == 2:
             values = values[:, :, 0]  # X stays (N, T): the wrapper adds the axis
-        lengths = validated.lengths
+        lengths = tensors[1] if len(tensors) > 1 else None
         if lengths is None and isinstance(X_sample, list | tuple):
-            lengths = np.full(len(validated), validated.shape[1])
+            lengths = torch.full((len(values),), values.shape[1])
         if lengths is not None:
-            return (values, torch.from_numpy(lengths.astype(np.int64))), True
+            return (values, lengths.to(torch.int64)), True
         return (values,), False
     X = np.ascontiguousarray(X_sample, dtype=dtype)
     return (torch.from_numpy(X),), False

@@ -433,9 +433,10 @@ class RegressorTaskMixin(RegressorMixin):
 
     def _validation_score(self, valid):
         """R^2 (averaged over targets) and loss on the early-stopping split."""
-        pred = self._forward_tensors(valid.inputs).float()
-        if self._poisson():
-            pred = torch.exp(pred)
+        output = self._forward_tensors(valid.inputs).float()
+        # the loss on the network's output (a log rate under loss='poisson')
+        loss = self._loss(output, valid.target, valid.weight)
+        pred = torch.exp(output) if self._poisson() else output
         target = valid.target
         w = (
             torch.ones(len(target), 1, device=target.device)
@@ -450,7 +451,7 @@ class RegressorTaskMixin(RegressorMixin):
             1 - ss_res / ss_tot.clamp_min(torch.finfo(ss_tot.dtype).tiny),
             (ss_res == 0).float(),
         )
-        return _two_floats(r2.mean(), self._loss(pred, target, valid.weight))
+        return _two_floats(r2.mean(), loss)
 
     def predict(self, X):
         """Predict target values.
@@ -547,9 +548,10 @@ class ReconstructionTaskMixin(ClassNamePrefixFeaturesOutMixin, TransformerMixin)
         return 0.5 * self._sample_errors(output, target).mean()
 
     def _validation_score(self, valid):
-        """Negative mean squared reconstruction error on the split."""
+        """Negative mean squared reconstruction error, and loss, on the split."""
         output = self._forward_tensors(valid.inputs)
-        return -self._sample_errors(output, valid.target).mean().item()
+        error = self._sample_errors(output, valid.target).mean()
+        return _two_floats(-error, self._loss(output, valid.target, valid.weight))
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

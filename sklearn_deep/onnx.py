@@ -17,13 +17,14 @@ a pipeline's previous step hands on). Classifiers have skl2onnx's two
 outputs, ``label`` and ``probabilities``, and its ``zipmap`` option (a list
 of dicts by default, as for scikit-learn's classifiers; pass
 ``options={"zipmap": False}`` for a plain matrix); regressors one,
-``variable``.
+``variable``; the AutoEncoder one, ``variable``, its code (``transform``), so
+a pipeline can go on from it.
 """
 
 import numpy as np
 from sklearn.base import is_classifier
 
-from sklearn_deep._onnx import OPSET, _export
+from sklearn_deep._onnx import OPSET, _export, _is_transformer
 from sklearn_deep.utils import all_estimators
 
 _ALIAS = "SklearnDeep{}"
@@ -58,6 +59,8 @@ def _shape_calculator(operator):
         label_shape = [n, n_classes] if est._target_kind == "multilabel" else [n]
         operator.outputs[0].type = _label_type(est)(label_shape)
         operator.outputs[1].type = FloatTensorType([n, n_classes])
+    elif _is_transformer(est):  # the code, as transform gives it
+        operator.outputs[0].type = FloatTensorType([n, est.n_components])
     else:
         shape = [n] if est._single_output else [n, est.n_outputs_]
         operator.outputs[0].type = FloatTensorType(shape)

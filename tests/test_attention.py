@@ -29,10 +29,12 @@ def _small(cls, **params):
 def test_learns_where_in_a_ragged_sequence():
     X, y = _order_task()
     X_test, y_test = _order_task(seed=1)
-    clf = _small(TransformerClassifier).fit(X, y)
+    # 100 epochs: 0.83-0.89 over seeds 0-2 (60 epochs gave 0.79-0.82)
+    clf = _small(TransformerClassifier, max_iter=100).fit(X, y)
     assert clf.score(X_test, y_test) > 0.8
     # without positions the steps are a set, and the task is unlearnable
-    as_a_set = _small(TransformerClassifier, positional_encoding=None).fit(X, y)
+    as_a_set = _small(TransformerClassifier, positional_encoding=None, max_iter=100)
+    as_a_set.fit(X, y)
     assert as_a_set.score(X_test, y_test) < 0.7
 
 

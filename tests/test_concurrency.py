@@ -25,6 +25,7 @@ from _estimator_cases import (
     make,
     outputs,
     param_names,
+    predict,
     stochastic,
 )
 from sklearn.base import is_classifier
@@ -240,7 +241,7 @@ class _PredictDuringFit:
 
         def other_thread():
             try:
-                estimator.predict(self.X)
+                predict(estimator, self.X)
             except RuntimeError as exc:
                 self.seen["error"] = str(exc)
 
@@ -249,7 +250,7 @@ class _PredictDuringFit:
         thread.join()
         self.seen["training after other"] = module.training
         # the fitting thread itself may predict (eval mode, then back)
-        self.seen["prediction"] = estimator.predict(self.X)
+        self.seen["prediction"] = predict(estimator, self.X)
         self.seen["training after own"] = module.training
 
 
@@ -266,5 +267,5 @@ def test_predict_from_another_thread_during_fit_is_refused(cls):
     assert not est.module_.training
     with ThreadPoolExecutor(1) as pool:
         np.testing.assert_array_equal(
-            pool.submit(est.predict, X).result(), est.predict(X)
+            pool.submit(predict, est, X).result(), predict(est, X)
         )

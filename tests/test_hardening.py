@@ -864,15 +864,15 @@ def test_other_image_size_names_the_image_shapes(cls, shape):
     other = rng.randn(2, *shape)
     # scikit-learn's width check read the height as the number of features
     with pytest.raises(ValueError, match=r"fitted on inputs of shape \(1, 8, 8\)"):
-        est.predict(other)
+        predict(est, other)
     with pytest.raises(ValueError, match=r"fitted on inputs of shape \(1, 8, 8\)"):
         est.set_params(warm_start=True).fit(other, y[:2])
     # negative control: images of the fitted size, or rows fitted as rows,
     # still get scikit-learn's own width message
-    est.predict(rng.randn(2, 8, 8))
+    predict(est, rng.randn(2, 8, 8))
     rows = make(cls, max_iter=1).fit(rng.randn(12, 6), y)
     with pytest.raises(ValueError, match="X has 5 features, but"):
-        rows.predict(rng.randn(2, 5))
+        predict(rows, rng.randn(2, 5))
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
@@ -961,6 +961,11 @@ OTHER_VALUES = {
     "hidden_size": 5,
     "num_layers": 2,
     "bidirectional": True,
+    "n_components": 3,
+    "d_model": 16,
+    "nhead": 1,
+    "dim_feedforward": 12,
+    "positional_encoding": None,
 }
 
 

@@ -12,7 +12,7 @@ from _estimator_cases import (
     make_X,
     stochastic,
 )
-from sklearn.base import is_classifier
+from sklearn.base import is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -25,7 +25,7 @@ import sklearn_deep.onnx  # noqa: E402  (registers the skl2onnx converters)
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*(Maximum iterations|lbfgs)")
 CLASSIFIERS = [cls for cls in CLASSES if is_classifier(cls())]
-REGRESSORS = [cls for cls in CLASSES if not is_classifier(cls())]
+REGRESSORS = [cls for cls in CLASSES if is_regressor(cls())]
 
 # float32 graphs against predict_proba's float64 activation
 ATOL = 1e-5
@@ -56,9 +56,9 @@ def assert_matches(est, outputs, X):
         assert label.shape == expected.shape
         np.testing.assert_array_equal(label, expected)
         np.testing.assert_allclose(proba, est.predict_proba(X), rtol=0, atol=ATOL)
-    else:
+    else:  # a regressor's prediction, or a transformer's code
         (prediction,) = outputs
-        expected = est.predict(X)
+        expected = est.predict(X) if hasattr(est, "predict") else est.transform(X)
         assert prediction.shape == expected.shape
         np.testing.assert_allclose(prediction, expected, rtol=1e-5, atol=ATOL)
 
@@ -187,6 +187,23 @@ def test_pipeline_classifier_has_skl2onnx_zipmap_by_default():
     expected = pipe.predict_proba(X)
     got = np.array([[row[c] for c in pipe.classes_] for row in proba])
     np.testing.assert_allclose(got, expected, atol=ATOL)
+
+
+def test_autoencoder_code_feeds_the_next_step_of_a_pipeline():
+    # the code (transform) is the exported output, so a scikit-learn model can
+    # follow the AutoEncoder in one graph
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = data(sklearn_deep.MLPClassifier)
+    encoder = stochastic(sklearn_deep.AutoEncoder, n_components=2)
+    pipe = make_pipeline(StandardScaler(), encoder, LogisticRegression())
+    pipe.fit(X, y)
+    options = {"zipmap": False}
+    model = skl2onnx.to_onnx(pipe, X[:1].astype(np.float32), options=options)
+    X_new = make_X("table", n=13, seed=1).astype(np.float32)
+    label, proba = run(model, X_new)
+    np.testing.assert_array_equal(label, pipe.predict(X_new))
+    np.testing.assert_allclose(proba, pipe.predict_proba(X_new), atol=1e-4)
 
 
 def test_register_returns_every_alias():
