@@ -42,6 +42,7 @@ SIZES = {
         cnn_rows=64, cnn_shape=(1, 8, 8), lstm_rows=64, lstm_shape=(5, 3),
         deep_epochs=1, deep_batch=32,
         digits_folds=2, digits_max_iter=5, digits_fresh=False,
+        compile_rows=128, compile_epochs=1, compile_backend="eager",
     ),
     # the default: a few minutes on 2 busy CPU cores
     "quick": dict(
@@ -56,6 +57,7 @@ SIZES = {
         cnn_rows=2000, cnn_shape=(1, 28, 28), lstm_rows=2000, lstm_shape=(50, 8),
         deep_epochs=1, deep_batch=64,
         digits_folds=5, digits_max_iter=200,
+        compile_rows=2000, compile_epochs=2, compile_backend=True,
     ),
     # the README figures: the sizes of the benchmark issue
     "full": dict(
@@ -70,11 +72,23 @@ SIZES = {
         cnn_rows=3000, cnn_shape=(1, 28, 28), lstm_rows=4000, lstm_shape=(50, 8),
         deep_epochs=1, deep_batch=64,
         digits_folds=5, digits_max_iter=200,
+        compile_rows=8000, compile_epochs=3, compile_backend=True,
     ),
 }
 # fmt: on
 
-CASES = ("mlp", "linear", "cnn_lstm", "predict", "memory", "digits", "data", "families")
+CASES = (
+    "mlp",
+    "linear",
+    "cnn_lstm",
+    "predict",
+    "memory",
+    "digits",
+    "data",
+    "families",
+    "coldstart",
+    "compile",
+)
 
 
 def parse_args(argv=None):
@@ -187,6 +201,7 @@ def main(argv=None):
         case_memory,
         case_mlp,
         case_predict,
+        case_scale,
     )
     from benchmarks._harness import machine_info, markdown_table, set_threads
 
@@ -199,6 +214,8 @@ def main(argv=None):
         "digits": case_digits,
         "data": case_data,
         "families": case_families,
+        "coldstart": case_scale.ColdStart,
+        "compile": case_scale.Compile,
     }
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = sorted(set(cases) - set(CASES))
@@ -224,7 +241,8 @@ def main(argv=None):
     sections = []
     for name in cases:
         for device in devices:
-            if device != "cpu" and name in ("memory", "digits", "data"):
+            cpu_only = ("memory", "digits", "data", "coldstart", "compile")
+            if device != "cpu" and name in cpu_only:
                 continue  # CPU-only cases
             log(f"== {name} ({device})")
             sections.append(modules[name].run(cfg, device, log))

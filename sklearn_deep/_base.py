@@ -11,6 +11,8 @@ import contextlib
 import copy
 import dataclasses
 import functools
+import os
+import tempfile
 import threading
 from numbers import Integral, Real
 
@@ -181,6 +183,12 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         "device": [str, torch.device],
         "callbacks": [list, tuple, None],
         "precision": [StrOptions({"32", "bf16-mixed", "16-mixed"})],
+        "compile": ["boolean", str],
+        "n_devices": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"torchrun"}),
+            None,
+        ],
     }
 
     # What X is: validation, tensors, the network's input, augmentation, the
@@ -260,6 +268,19 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
             if isinstance(value, bool) and takes_int and "boolean" not in constraints:
                 raise TypeError(
                     f"{name} must be an int, got the bool {value!r}; pass a number."
+                )
+        if self.n_devices not in (None, 1):
+            if self._resolved_solver() not in _engine.STOCHASTIC_SOLVERS:
+                raise ValueError(
+                    f"n_devices={self.n_devices!r} trains by mini-batches, but "
+                    f"solver={self._resolved_solver()!r} is full-batch; use a "
+                    f"stochastic solver ('adam', 'sgd', ...) or n_devices=None."
+                )
+            if self.callbacks or getattr(self, "_skl_callbacks", None):
+                raise ValueError(
+                    f"callbacks cannot run with n_devices={self.n_devices!r}: "
+                    f"training runs in other processes. Set callbacks=None, or "
+                    f"n_devices=None to use them."
                 )
         if self.early_stopping and self.validation_fraction == 0:
             raise ValueError(
@@ -341,15 +362,18 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
             weights = copy.deepcopy(module.state_dict())
             optimizer_state = None
             if optimizer is not None:
-                optimizer_state = copy.deepcopy(optimizer.state_dict())
+                with _engine.without_dynamo_import():
+                    optimizer_state = copy.deepcopy(optimizer.state_dict())
         try:
-            return self._fit_inner(X, y, sample_weight, incremental, classes)
+            with _engine.without_dynamo_import():
+                return self._fit_inner(X, y, sample_weight, incremental, classes)
         except BaseException:
             # nothing half-fit is left behind: put the previous state back
             if in_place:
                 module.load_state_dict(weights)
                 if optimizer is not None:
-                    optimizer.load_state_dict(optimizer_state)
+                    with _engine.without_dynamo_import():
+                        optimizer.load_state_dict(optimizer_state)
             live = {k: self.__dict__[k] for k in _CALLBACK_STATE if k in self.__dict__}
             self.__dict__.clear()
             self.__dict__.update(saved)
@@ -414,6 +438,13 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
             self.module_.fit_statistics(*unpadded_inputs(train.inputs))
         self._device = device
         self._fitted_precision = self.precision
+        compiled = getattr(self, "_compiled", None)
+        if not self.compile:
+            self._compiled = None
+        elif compiled is None or compiled.module is not self.module_:
+            self._compiled = _engine.CompiledForward(
+                self.module_, self.compile, type(self).__name__
+            )
         config = self._train_config(
             len(train), incremental, fit_data=(X, y, sample_weight)
         )
@@ -429,17 +460,28 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                         self.module_, config, device
                     )
                     self._load_optimizer_state(incremental)
-                history = _engine.run_stochastic(
-                    self.module_,
-                    self._optimizer,
-                    train,
-                    valid,
-                    config,
-                    task,
-                    self._history(fresh),
-                    incremental=incremental,
-                    generator=generator,
-                )
+                if self.n_devices in (None, 1):
+                    history = _engine.run_stochastic(
+                        self.module_,
+                        self._optimizer,
+                        train,
+                        valid,
+                        config,
+                        task,
+                        self._history(fresh),
+                        incremental=incremental,
+                        generator=generator,
+                    )
+                else:
+                    history = self._fit_data_parallel(
+                        train,
+                        valid,
+                        config,
+                        self._history(fresh),
+                        incremental,
+                        generator,
+                        seed,
+                    )
             elif solver == "lbfgs":
                 history = _engine.run_lbfgs(self.module_, train, config, task)
             else:  # 'normal'
@@ -540,6 +582,7 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
             score=self._validation_score,
             predict=self._forward_tensors,
             augment=functools.partial(self._input_kind.augment, self),
+            forward=getattr(self, "_compiled", None),
         )
 
     def _history(self, fresh):
@@ -692,6 +735,76 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         if state is not None and incremental:
             self._optimizer.load_state_dict(state)
 
+    def _fit_data_parallel(
+        self, train, valid, config, history, incremental, generator, seed
+    ):
+        """Run the mini-batch solver on ``n_devices`` data-parallel ranks.
+
+        An int spawns the ranks (torch.multiprocessing, 'spawn': safe in
+        notebooks and with CUDA) and copies rank 0's result into this
+        estimator; ``'torchrun'`` trains here as one rank of the launcher's
+        process group. Every rank holds the same weights throughout.
+        """
+        payload = {
+            "train": train.to("cpu"),
+            "valid": None if valid is None else valid.to("cpu"),
+            # callbacks are refused (_check_params); the notifier is a closure
+            "config": dataclasses.replace(config, notify=_engine._no_callbacks),
+            "history": history,
+            "incremental": incremental,
+            "generator": generator.get_state(),
+            "seed": seed,
+            "optimizer": _to_cpu(self._optimizer.state_dict()),
+            "device": self._device,  # a pickled estimator says 'cpu'
+        }
+        device = self._device
+        if self.n_devices == "torchrun":
+            dist = torch.distributed
+            if not dist.is_initialized():  # from torchrun's environment
+                dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+            if device.type == "cuda":
+                device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            history, optimizer, state = _data_parallel_rank(
+                self, dist.get_rank(), dist.get_world_size(), device, payload
+            )
+            self._optimizer = optimizer
+            generator.set_state(state)
+            return history
+        world = self.n_devices
+        if device.type not in ("cpu", "cuda"):
+            raise ValueError(
+                f"n_devices={world} runs on CPUs (gloo) or CUDA devices (NCCL), "
+                f"not on device={self.device!r}; set device='cpu' or 'cuda'."
+            )
+        if device.type == "cuda" and world > torch.cuda.device_count():
+            raise ValueError(
+                f"n_devices={world} needs {world} CUDA devices, but this machine "
+                f"has {torch.cuda.device_count()}; lower n_devices or set "
+                f"device='cpu'."
+            )
+        # each rank its share of this process's threads: torch reads
+        # OMP_NUM_THREADS when it starts in the spawned process (this
+        # process's own thread setting is never touched)
+        threads = str(max(1, torch.get_num_threads() // world))
+        with tempfile.TemporaryDirectory() as tmp, _environ(OMP_NUM_THREADS=threads):
+            result = os.path.join(tmp, "rank0.pt")
+            torch.multiprocessing.start_processes(
+                _data_parallel_worker,
+                args=(world, os.path.join(tmp, "rendezvous"), result, self, payload),
+                nprocs=world,
+                join=True,
+                start_method="spawn",
+            )
+            weights, history, optimizer_state, state = torch.load(
+                result, weights_only=False
+            )
+        self.module_.load_state_dict(weights)
+        self.module_.eval()
+        with _engine.without_dynamo_import():
+            self._optimizer.load_state_dict(optimizer_state)
+        generator.set_state(state)
+        return history
+
     # ------------------------------------------------------------------
     # Prediction
 
@@ -704,6 +817,11 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         if not hasattr(self, "module_"):  # fitted: check_is_fitted would pass
             check_is_fitted(self, "module_")  # (and costs ~10 µs of tag lookup)
         kind = self._input_kind
+        affine = getattr(self.module_, "affine", None)
+        if affine is not None and self._device.type == "cpu":
+            out = kind.fast_affine(self, X, affine)
+            if out is not None:
+                return out
         inputs = kind.fast_inputs(self, X)
         if inputs is None:
             with _numeric_hint():
@@ -742,6 +860,9 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         module = self.module_
         _check_not_training_elsewhere(self, module)
         network = module if method is None else getattr(module, method)
+        compiled = getattr(self, "_compiled", None)
+        if method is None and compiled is not None:
+            network = compiled  # the compiled forward (not the other methods)
         was_training = module.training
         if was_training:
             module.eval()
@@ -845,9 +966,11 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         module = state.get("module_")
         if isinstance(module, torch.nn.Module):
             state["module_"] = module_arrays(module)
+        state.pop("_compiled", None)  # compiled code is this process's
         optimizer = state.pop("_optimizer", None)
         if optimizer is not None:
-            state["_optimizer_state"] = optimizer.state_dict()
+            with _engine.without_dynamo_import():
+                state["_optimizer_state"] = optimizer.state_dict()
         if state.get("_optimizer_state") is not None:
             state["_optimizer_state"] = _convert(
                 state["_optimizer_state"], torch.Tensor, _tensor_to_numpy
@@ -996,6 +1119,97 @@ def _dense_chunk_rows(module):
     widest = max((p.shape[0] for p in module.parameters() if p.ndim == 2), default=1)
     rows = 2**17 // max(widest, 1)
     return min(max(1 << (rows.bit_length() - 1) if rows else 1, 512), 65536)
+
+
+@contextlib.contextmanager
+def _environ(**values):
+    """Set environment variables for the processes started inside."""
+    old = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _data_parallel_rank(est, rank, world, device, payload):
+    """Train ``est.module_`` as rank ``rank`` of ``world``, in place.
+
+    Returns the history, the optimizer and the batch generator's state.
+    """
+    from torch.nn.parallel import DistributedDataParallel
+
+    module = est.module_.to(device)
+    est._device = device  # the validation score predicts on this device
+    train = payload["train"].to(device)
+    valid = None if payload["valid"] is None else payload["valid"].to(device)
+    ids = [device.index] if device.type == "cuda" else None
+    parallel = DistributedDataParallel(module, device_ids=ids)
+    forward = parallel
+    if est.compile:
+        forward = _engine.CompiledForward(parallel, est.compile, type(est).__name__)
+    task = dataclasses.replace(est._engine_task(), forward=forward)
+    config = payload["config"]
+    with _engine.without_dynamo_import():
+        optimizer = _engine.make_optimizer(module, config, device)
+        optimizer.load_state_dict(payload["optimizer"])
+    generator = torch.Generator()
+    generator.set_state(payload["generator"])
+    # dropout masks from a generator of this rank's own (each rank's rows differ)
+    masks = torch.Generator(device=device).manual_seed(payload["seed"] + rank)
+    with _engine.without_dynamo_import(), use_generators(masks):
+        history = _engine.run_stochastic(
+            module,
+            optimizer,
+            train,
+            valid,
+            config,
+            task,
+            payload["history"],
+            incremental=payload["incremental"],
+            generator=generator,
+            shard=(rank, world),
+        )
+    return history, optimizer, generator.get_state()
+
+
+def _data_parallel_worker(rank, world, rendezvous, result, est, payload):
+    """The entry point of a process that ``n_devices=k`` spawns."""
+    device = payload["device"]
+    cuda = device.type == "cuda"
+    # torch.multiprocessing passed the tensors in shared memory: the weights
+    # and optimizer state are made this rank's own (the data stay shared)
+    est.module_ = copy.deepcopy(est.module_)
+    payload["optimizer"] = copy.deepcopy(payload["optimizer"])
+    if cuda:
+        device = torch.device("cuda", rank)
+        torch.cuda.set_device(device)
+    torch.distributed.init_process_group(
+        "nccl" if cuda else "gloo",
+        init_method=f"file://{rendezvous}",
+        rank=rank,
+        world_size=world,
+    )
+    try:
+        history, optimizer, state = _data_parallel_rank(
+            est, rank, world, device, payload
+        )
+        if rank == 0:
+            with _engine.without_dynamo_import():
+                optimizer_state = _to_cpu(optimizer.state_dict())
+            weights = _to_cpu(est.module_.state_dict())
+            torch.save((weights, history, optimizer_state, state), result)
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def _to_cpu(obj):
+    """``obj`` with every tensor in it detached and on the CPU."""
+    return _convert(obj, torch.Tensor, lambda t: t.detach().cpu())
 
 
 def _tensor_to_numpy(tensor):

@@ -767,6 +767,22 @@ def _y_kwargs(est):
     return {"multi_output": True, "y_numeric": not is_classifier(est)}
 
 
+def _plain_rows(est, X):
+    """X as a contiguous float32 array when it is a plain float ndarray of
+    the fitted width (an estimator without feature names), else None."""
+    if (
+        type(X) is not np.ndarray
+        or X.ndim != 2
+        or X.dtype.char not in "fd"  # float32, float64
+        or X.shape[0] == 0
+        or X.shape[1] != getattr(est, "n_features_in_", -1)
+        or hasattr(est, "feature_names_in_")
+    ):
+        return None
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    return X if X.flags.writeable else None
+
+
 class TableInput:
     """2-D tables, dense or sparse: ``(n_samples, n_features)``."""
 
@@ -819,19 +835,33 @@ X : {array-like, sparse matrix} of shape (n_samples, n_features)
         make, about 250 µs sooner. Anything else (and any error to report)
         returns None, and the full validation runs.
         """
-        if (
-            type(X) is not np.ndarray
-            or X.ndim != 2
-            or X.dtype.char not in "fd"  # float32, float64
-            or X.shape[0] == 0
-            or X.shape[1] != getattr(est, "n_features_in_", -1)
-            or hasattr(est, "feature_names_in_")
-        ):
-            return None
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        if not X.flags.writeable or not np.isfinite(X.sum()):
+        X = _plain_rows(est, X)
+        if X is None or not np.isfinite(X.sum()):
             return None  # validate_data reports non-finite values
         return (torch.from_numpy(X),)
+
+    def fast_affine(self, est, X, affine):
+        """The output of an affine network (``affine() -> (W, b)``), or None.
+
+        For large plain arrays (those of ``fast_inputs``) on the CPU, numpy's
+        float32 GEMM: on the AMD development machine it took 1.5 ms of CPU
+        for 20,000 x 100 rows into 10 outputs where torch's ``linear`` took
+        1.8-1.9 ms, and checking the 10-wide output for non-finite values
+        (NaN and inf propagate through ``x @ W + b``) instead of the input
+        saves 0.3 ms more. Fewer than 512 rows keep the torch path, whose
+        rounding the small-batch predict is tuned to (``_MIN_GEMM_ROWS``).
+        """
+        precision = getattr(est, "_fitted_precision", "32")
+        if precision != "32" or getattr(est, "_compiled", None) is not None:
+            return None
+        X = _plain_rows(est, X)
+        if X is None or X.shape[0] < 512:
+            return None
+        weight, bias = affine()
+        out = X @ weight
+        if bias is not None:
+            out += bias
+        return out if np.isfinite(out.sum()) else None
 
     def update_tags(self, tags):
         """The estimator's tags, with what this kind accepts."""

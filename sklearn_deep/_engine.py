@@ -18,7 +18,10 @@ without its per-batch cost.
 """
 
 import contextlib
+import inspect
 import math
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -173,13 +176,16 @@ class Task:
     data loss of a Batch, as two floats from one forward pass and one
     synchronisation, with the network in eval mode; ``predict(inputs)`` the
     network's eval output for a tuple of tensors; ``augment(inputs,
-    generator)`` transforms a training batch's inputs.
+    generator)`` transforms a training batch's inputs; ``forward(*inputs)``
+    the network's training forward pass (None: the module itself; else a
+    compiled or data-parallel wrapper of it).
     """
 
     loss: Callable
     score: Callable = None
     predict: Callable = None
     augment: Callable = _unchanged
+    forward: Callable = None
 
 
 @dataclass
@@ -304,6 +310,108 @@ def make_optimizer(module, config, device):
     return _OPTIMIZERS[solver](groups, **kwargs)
 
 
+# torch.optim imports torch._dynamo (1.2-1.8 s of CPU here, most of a cold
+# process's first fit) the first time an optimizer is built, stepped or its
+# state read: to exclude those calls from a compilation, which only exists once
+# torch._dynamo is imported. Until then the exclusion is a no-op, so these
+# calls skip it (the eager code runs unchanged) and a process that never
+# compiles never pays the import.
+_DYNAMO_GUARDED = ("add_param_group", "state_dict", "load_state_dict", "zero_grad")
+_guard_lock = threading.Lock()
+_guard_depth = [0]
+
+
+def _dynamo_loaded():
+    return "torch._dynamo" in sys.modules
+
+
+@contextlib.contextmanager
+def without_dynamo_import():
+    """Build optimizers and read their state without importing torch._dynamo.
+
+    torch's ``_disable_dynamo`` wrapper looks up a cached disabled function on
+    the wrapped one; while torch._dynamo is not imported, the function itself
+    is that cache (nothing can be compiling), put back when the last caller
+    leaves. Once torch._dynamo is imported, this does nothing.
+    """
+    functions = [
+        inspect.unwrap(getattr(torch.optim.Optimizer, name)) for name in _DYNAMO_GUARDED
+    ]
+    with _guard_lock:
+        guard = not _dynamo_loaded() or _guard_depth[0] > 0
+        if guard:
+            _guard_depth[0] += 1
+            for fn in functions:
+                if not hasattr(fn, "__dynamo_disable"):
+                    fn.__dynamo_disable = fn
+    try:
+        yield
+    finally:
+        if guard:
+            with _guard_lock:
+                _guard_depth[0] -= 1
+                if _guard_depth[0] == 0:
+                    for fn in functions:
+                        if getattr(fn, "__dynamo_disable", None) is fn:
+                            del fn.__dynamo_disable
+
+
+def optimizer_step(optimizer, closure=None):
+    """``optimizer.step(closure)``; eager and import-free while nothing compiles.
+
+    torch's step wrapper imports torch._dynamo to mark graph breaks around
+    the update; with torch._dynamo not imported there is no graph to break,
+    so the undecorated step runs under ``no_grad``, as the wrapper would run
+    it (optimizer hooks are not used by the engine).
+    """
+    if _dynamo_loaded() or optimizer.defaults.get("differentiable"):
+        return optimizer.step(closure)
+    with torch.no_grad():
+        return inspect.unwrap(type(optimizer).step)(optimizer, closure)
+
+
+class CompiledForward:
+    """A module's forward pass through :func:`torch.compile`, or eager.
+
+    torch.compile is lazy: the graph is built, and a missing C compiler or an
+    unsupported platform found, at the first call. A failure there (or when
+    torch.compile itself refuses) warns once and runs the module uncompiled
+    from then on; errors of the inputs themselves pass through unchanged.
+    ``backend`` is True (torch's default) or a backend's name.
+    """
+
+    def __init__(self, module, backend, name="estimator"):
+        self.module = module
+        self.name = name
+        self.compiled = None
+        kwargs = {} if backend is True else {"backend": backend}
+        try:
+            self.compiled = torch.compile(module, **kwargs)
+        except Exception as exc:  # an unknown backend, an unsupported platform
+            self._fall_back(exc)
+
+    def _fall_back(self, exc):
+        self.compiled = None
+        cause = getattr(exc, "inner_exception", None) or exc  # the backend's error
+        text = str(cause).strip().splitlines()
+        warn(
+            f"{self.name}: torch.compile failed here, so the network runs "
+            f"uncompiled ({type(cause).__name__}: {text[0] if text else ''}). "
+            f"Set compile=False to silence this warning.",
+            UserWarning,
+        )
+
+    def __call__(self, *inputs):
+        if self.compiled is not None:
+            import torch._dynamo.exc as dynamo_errors  # imported by compile
+
+            try:
+                return self.compiled(*inputs)
+            except dynamo_errors.TorchDynamoException as exc:
+                self._fall_back(exc)
+        return self.module(*inputs)
+
+
 class _Snapshot:
     """A copy of a module's state, refreshed in place (no allocation per epoch)."""
 
@@ -402,8 +510,13 @@ class _StochasticRun:
         *,
         incremental,
         generator,
+        shard=None,
     ):
         self.module, self.optimizer = module, optimizer
+        self.forward = task.forward or module
+        # (rank, world size) of a data-parallel run: this process trains on
+        # its part of every batch (see _local_part); None: the whole batch
+        self.shard = shard
         self.train, self.valid = train, valid
         self.config, self.task, self.history = config, task, history
         self.incremental = incremental
@@ -465,6 +578,8 @@ class _StochasticRun:
         total = torch.zeros((), device=self.device)
         for batch in self.batches:
             total += self.train_step(batch) * len(batch)
+        if self.shard is not None:
+            torch.distributed.all_reduce(total)  # every rank: the global loss
         data_loss = total.item() / self.n  # the one synchronisation of the epoch
         # the penalty's share, added to the validation loss too (comparable curves)
         self.penalty_value = self.config.penalty.value(
@@ -488,9 +603,22 @@ class _StochasticRun:
         l2 = penalty.batch_l2(len(batch)) if penalty.l2 else 0.0
         if l2 and penalty.decoupled and penalty.per_batch:
             optimizer.param_groups[0]["weight_decay"] = l2
+        share = None
+        if self.shard is not None:
+            batch, share = self._local_part(batch)
         inputs = self.task.augment(network_inputs(batch.inputs), self.generator)
         with autocast(config.precision, self.device, inputs):
-            loss = self.task.loss(self.module(*inputs), batch.target, batch.weight)
+            output = self.forward(*inputs)
+            if len(batch):
+                loss = self.task.loss(output, batch.target, batch.weight)
+            else:  # a batch smaller than the world: no rows here, no gradient
+                loss = output.sum() * 0.0
+        if share is not None:
+            # DDP averages the ranks' gradients; weighting each rank's mean
+            # loss by its share of the batch makes that average the gradient
+            # of the whole batch's mean loss, as in one process
+            world = self.shard[1]
+            loss = loss * (share * world)
         for p in self.params:  # optimizer.zero_grad(set_to_none=True)
             p.grad = None
         if self.scaler is None:
@@ -502,13 +630,24 @@ class _StochasticRun:
                 self.scaler.unscale_(optimizer)
             penalty.add_to_gradients(self.weights, l2)
         if self.scaler is None:
-            optimizer.step()
+            optimizer_step(optimizer)
         else:
             self.scaler.step(optimizer)
             self.scaler.update()
         if penalty.l1:
             penalty.proximal_step(self.weights, _current_lr(optimizer))
+        if share is not None:
+            return loss.detach() / self.shard[1]  # this rank's part of the mean
         return loss.detach()
+
+    def _local_part(self, batch):
+        """This rank's rows of a batch, and their share of its loss."""
+        rank, world = self.shard
+        n = len(batch)
+        part = batch.slice(n * rank // world, n * (rank + 1) // world)
+        if batch.weight is None:
+            return part, len(part) / n
+        return part, part.weight.sum() / batch.weight.sum()
 
     def end_epoch(self, epoch, loss, tic):
         """Record the epoch, apply the stopping and schedule rules; True stops."""
@@ -625,6 +764,7 @@ def run_stochastic(
     *,
     incremental=False,
     generator=None,
+    shard=None,
 ):
     """Train ``module`` by mini-batches for up to ``config.max_iter`` epochs.
 
@@ -632,6 +772,11 @@ def run_stochastic(
     (the early-stopping split, or None) are Batches on the training device;
     ``history`` is a fresh :class:`History` or the one to continue, updated
     and returned. ``module`` ends in eval mode with the weights to keep.
+    With ``shard=(rank, world_size)`` this is one process of a data-parallel
+    run: every rank holds the same ``train``, draws the same batches, and
+    trains on its part of each through ``task.forward`` (a
+    ``DistributedDataParallel`` wrapper), so that all ranks keep the same
+    weights and stop at the same epoch.
     """
     run = _StochasticRun(
         module,
@@ -643,6 +788,7 @@ def run_stochastic(
         history,
         incremental=incremental,
         generator=generator,
+        shard=shard,
     )
     return run.fit_loop()
 
@@ -686,7 +832,8 @@ def run_lbfgs(module, train, config, task):
     def closure():
         optimizer.zero_grad(set_to_none=True)
         with autocast(config.precision, device, inputs):
-            loss = task.loss(module(*inputs), train.target, train.weight)
+            output = (task.forward or module)(*inputs)
+            loss = task.loss(output, train.target, train.weight)
         if l2:
             loss = loss + 0.5 * l2 * sum((w * w).sum() for w in decay)
         loss.backward()
@@ -705,7 +852,7 @@ def run_lbfgs(module, train, config, task):
     tic = time.perf_counter()
     stopped = False
     try:
-        optimizer.step(closure)
+        optimizer_step(optimizer, closure)
     except KeyboardInterrupt:
         warn(
             f"Training interrupted by user; {config.name} keeps the weights reached.",

@@ -175,6 +175,8 @@ class _BaseTransformer(BaseDeepEstimator):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         self.d_model = d_model
         self.nhead = nhead
@@ -210,6 +212,8 @@ class _BaseTransformer(BaseDeepEstimator):
         self.device = device
         self.callbacks = callbacks
         self.precision = precision
+        self.compile = compile
+        self.n_devices = n_devices
 
     def _head_sizes(self):
         return positive_ints(
@@ -342,6 +346,8 @@ class TransformerClassifier(ClassifierTaskMixin, _BaseTransformer):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         super().__init__(
             d_model=d_model,
@@ -378,6 +384,8 @@ class TransformerClassifier(ClassifierTaskMixin, _BaseTransformer):
             device=device,
             callbacks=callbacks,
             precision=precision,
+            compile=compile,
+            n_devices=n_devices,
         )
         self.class_weight = class_weight
 

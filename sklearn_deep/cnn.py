@@ -277,6 +277,8 @@ class _BaseCNN(BaseDeepEstimator):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         self.conv_channels = conv_channels
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -315,6 +317,8 @@ class _BaseCNN(BaseDeepEstimator):
         self.device = device
         self.callbacks = callbacks
         self.precision = precision
+        self.compile = compile
+        self.n_devices = n_devices
 
     def _check_params(self):
         super()._check_params()
@@ -482,6 +486,8 @@ class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
         class_weight=None,
     ):
         super().__init__(
@@ -522,6 +528,8 @@ class CNNClassifier(ClassifierTaskMixin, _BaseCNN):
             device=device,
             callbacks=callbacks,
             precision=precision,
+            compile=compile,
+            n_devices=n_devices,
         )
         self.class_weight = class_weight
 

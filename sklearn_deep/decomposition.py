@@ -201,6 +201,8 @@ class AutoEncoder(ReconstructionTaskMixin, BaseDeepEstimator):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -236,6 +238,8 @@ class AutoEncoder(ReconstructionTaskMixin, BaseDeepEstimator):
         self.device = device
         self.callbacks = callbacks
         self.precision = precision
+        self.compile = compile
+        self.n_devices = n_devices
 
     def _check_params(self):
         super()._check_params()

@@ -269,6 +269,8 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         self.penalty = penalty
         self.alpha = alpha
@@ -299,6 +301,8 @@ class LogisticRegression(ClassifierTaskMixin, _BaseLinear):
         self.device = device
         self.callbacks = callbacks
         self.precision = precision
+        self.compile = compile
+        self.n_devices = n_devices
 
     @property
     def coef_(self):
@@ -448,6 +452,8 @@ class LinearRegression(RegressorTaskMixin, _BaseLinear):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         self.penalty = penalty
         self.alpha = alpha
@@ -476,6 +482,8 @@ class LinearRegression(RegressorTaskMixin, _BaseLinear):
         self.device = device
         self.callbacks = callbacks
         self.precision = precision
+        self.compile = compile
+        self.n_devices = n_devices
 
     @property
     def coef_(self):

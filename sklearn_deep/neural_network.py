@@ -110,6 +110,8 @@ class _BaseMLP(BaseDeepEstimator):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -138,6 +140,8 @@ class _BaseMLP(BaseDeepEstimator):
         self.device = device
         self.callbacks = callbacks
         self.precision = precision
+        self.compile = compile
+        self.n_devices = n_devices
 
     def _hidden_sizes(self):
         return positive_ints(
@@ -289,6 +293,8 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
         class_weight=None,
     ):
         super().__init__(
@@ -319,6 +325,8 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
             device=device,
             callbacks=callbacks,
             precision=precision,
+            compile=compile,
+            n_devices=n_devices,
         )
         self.class_weight = class_weight
 
@@ -400,6 +408,8 @@ class MLPRegressor(RegressorTaskMixin, _BaseMLP):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -429,5 +439,7 @@ class MLPRegressor(RegressorTaskMixin, _BaseMLP):
             device=device,
             callbacks=callbacks,
             precision=precision,
+            compile=compile,
+            n_devices=n_devices,
         )
         self.loss = loss

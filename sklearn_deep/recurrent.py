@@ -176,6 +176,8 @@ class _BaseRecurrent(BaseDeepEstimator):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         self.cell = cell
         self.hidden_size = hidden_size
@@ -210,6 +212,8 @@ class _BaseRecurrent(BaseDeepEstimator):
         self.device = device
         self.callbacks = callbacks
         self.precision = precision
+        self.compile = compile
+        self.n_devices = n_devices
 
     def _head_sizes(self):
         return positive_ints(
@@ -332,6 +336,8 @@ class LSTMClassifier(ClassifierTaskMixin, _BaseRecurrent):
         device="auto",
         callbacks=None,
         precision="32",
+        compile=False,
+        n_devices=None,
     ):
         super().__init__(
             cell=cell,
@@ -367,6 +373,8 @@ class LSTMClassifier(ClassifierTaskMixin, _BaseRecurrent):
             device=device,
             callbacks=callbacks,
             precision=precision,
+            compile=compile,
+            n_devices=n_devices,
         )
         self.class_weight = class_weight
 

@@ -27,6 +27,8 @@ def test_benchmark_command_writes_every_table(tmp_path):
         "## scikit-learn-sized data: digits",
         "## The data path: sparse text, ragged sequences, early stopping (CPU)",
         "## Transformer and AutoEncoder fit per epoch (cpu)",
+        "## Cold start (fresh processes, CPU)",
+        "## compile per family (cpu)",
     ):
         assert heading in text
     for variant in ("sklearn_deep", "bare torch loop", "skorch", "scikit-learn"):
@@ -44,3 +46,21 @@ def test_benchmark_command_writes_every_table(tmp_path):
 def test_benchmark_command_rejects_unknown_case():
     with pytest.raises(SystemExit, match="unknown"):
         run.main(["--size", "tiny", "--cases", "nope", "--output", "-"])
+
+
+def test_gpu_check_runs_in_its_quick_mode():
+    # on a machine without CUDA this is the whole command, on small sizes
+    gpu = importlib.import_module("benchmarks.gpu")
+    text = gpu.main(["--quick", "--quiet"])
+    for check in (
+        "GPU-marked tests",
+        "MLP 256-256 s/epoch",
+        "CNN training images/s",
+        "time to 99 % test accuracy",
+        "precision='bf16-mixed', compile=False",
+        "CPU-only process",
+        "total time",
+    ):
+        assert check in text, check
+    # every step ran: an error would be a row, not an exception
+    assert "error:" not in text

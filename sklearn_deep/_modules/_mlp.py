@@ -97,6 +97,14 @@ class LinearModel(nn.Module):
         # (N, n_features_in) -> (N, n_outputs)
         return self.linear(x)
 
+    def affine(self):
+        """``(weight.T, bias)`` as numpy views: the network as ``x @ W + b``."""
+        bias = self.linear.bias
+        return (
+            self.linear.weight.detach().numpy().T,
+            None if bias is None else bias.detach().numpy(),
+        )
+
     @torch.no_grad()
     def set_parameters(self, weight, bias=None):
         """Copy a solution found elsewhere (a closed form) into the layer."""

@@ -180,6 +180,29 @@ the mixed settings run the forward pass under :func:`torch.autocast` with
 bfloat16 or float16 (float16 with gradient scaling on CUDA). Weights stay
 float32.""",
     ),
+    "compile": Param(
+        "bool or str",
+        """\
+Whether to compile the network with :func:`torch.compile` for training and
+prediction: True uses torch's default backend, a string names another
+(``'aot_eager'``, ``'cudagraphs'``, ...). Compilation happens at the first
+forward pass; where it fails (no C compiler, an unsupported platform or
+device) the estimator warns once and runs the network uncompiled.""",
+    ),
+    "n_devices": Param(
+        "int, 'torchrun' or None",
+        """\
+Data-parallel training of one network with torch's
+``DistributedDataParallel``. None trains in this process. An int ``k > 1``
+starts ``k`` processes from ``fit``, one per CUDA device (NCCL) when
+``device`` is a GPU, else one per CPU share (gloo); each computes the
+gradients of its part of every batch, and the gradients are averaged over
+the whole batch, so the fit is that of one process with the same
+``batch_size``. ``'torchrun'`` joins the process group of a script started
+by ``torchrun`` (every rank calls ``fit`` on the same data). Only for the
+stochastic solvers; the fitted estimator is an ordinary one. See
+:ref:`scale`.""",
+    ),
     "input_scaling": Param(
         "{options}",
         """\
