@@ -107,7 +107,8 @@ def _sklearn_entries():
     import sklearn
 
     # the labels and glossary terms that the docstrings we inherit from
-    # scikit-learn (score, get_metadata_routing, set_*_request) refer to
+    # scikit-learn (score, get_metadata_routing, set_*_request, set_output)
+    # refer to
     entries = [
         ("sklearn", "py:module", "api/index.html"),
         (
@@ -127,6 +128,18 @@ def _sklearn_entries():
             "std:label",
             "modules/model_evaluation.html#r2-score",
             "R² score, the coefficient of determination",
+        ),
+        (
+            "df_output_transform",
+            "std:label",
+            "auto_examples/miscellaneous/plot_set_output.html",
+            "Introducing the set_output API",
+        ),
+        (
+            "sphx_glr_auto_examples_miscellaneous_plot_set_output.py",
+            "std:label",
+            "auto_examples/miscellaneous/plot_set_output.html",
+            "Introducing the set_output API",
         ),
         ("meta-estimator", "std:term", "glossary.html#term-meta-estimator"),
         ("meta-estimators", "std:term", "glossary.html#term-meta-estimators"),

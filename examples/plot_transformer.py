@@ -1,7 +1,7 @@
 """
-==================================================
+===================================================
 Attention over sequences with TransformerClassifier
-==================================================
+===================================================
 
 :class:`~sklearn_deep.TransformerClassifier` reads each sample as a sequence
 of time steps with a small Transformer encoder: the steps are embedded, given

@@ -85,7 +85,7 @@ n_features_in_ : int
     sequences), as in scikit-learn; for 3-D or variable-length ``X``, the
     number of features per time step.
 
-feature_names_in_ : ndarray of shape (n_features_in_,)
+feature_names_in_ : ndarray of shape (`n_features_in_`,)
     Names of features seen during fit, when X is a DataFrame with string
     column names.
 

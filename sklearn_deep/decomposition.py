@@ -103,7 +103,7 @@ class AutoEncoder(ReconstructionTaskMixin, BaseDeepEstimator):
         Number of features (columns of 2-D X; the size of the second axis of
         images) seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X is a DataFrame with string
         column names.
 
