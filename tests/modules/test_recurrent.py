@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from sklearn_deep._modules import RecurrentNetwork
+from sklearn_deep._modules._recurrent import length_groups
 
 VARIANTS = [
     dict(cell=cell, bidirectional=bidirectional, pooling=pooling)
@@ -78,3 +79,23 @@ def test_initialisation():
 def test_unknown_pooling():
     with pytest.raises(ValueError, match="pooling must be one of"):
         RecurrentNetwork(2, 1, pooling="first")
+
+
+def test_widely_different_lengths_run_in_groups_with_the_same_outputs():
+    # one long sequence among short ones: run apart (a packed CPU batch of
+    # such lengths is far slower than its parts), each output as alone
+    lengths = torch.tensor([3, 400, 3, 3, 4, 3])
+    groups = length_groups(lengths)
+    assert sorted(len(g) for g in groups) == [1, 5]
+    assert length_groups(torch.tensor([7, 29, 12, 15]))[0].tolist() == [0, 2, 3, 1]
+    for params in VARIANTS:
+        torch.manual_seed(0)
+        net = RecurrentNetwork(2, 3, hidden_size=4, **params).eval()
+        x = torch.randn(6, 400, 2)
+        batched = net(x, lengths)
+        alone = torch.cat([net(x[i : i + 1, :n]) for i, n in enumerate(lengths)])
+        torch.testing.assert_close(batched, alone, rtol=1e-5, atol=1e-6)
+        # gradients flow through every group
+        x.requires_grad_(True)
+        net(x, lengths).sum().backward()
+        assert x.grad[1].abs().sum() > 0 and x.grad[0, :3].abs().sum() > 0
