@@ -33,6 +33,35 @@ def _two_floats(a, b):
     return tuple(torch.stack([a.float(), b.float()]).tolist())
 
 
+def argmax_rows(scores):
+    """``scores.argmax(1)``, sooner for many rows of a few columns.
+
+    numpy's argmax along a row of 10 values costs about 25 ns a row (one
+    inner call each). With the columns contiguous (Fortran order, as
+    ``TableInput.fast_affine`` returns them) a pass over the columns, keeping
+    the running maximum and the last column that raised it, takes about a
+    third of that. Ties go to the first column, as with ``argmax``; a row
+    with NaN (which ``np.maximum`` carries into the maximum) sends all rows to
+    ``argmax``, whose NaN rule is the reference.
+    """
+    n, k = scores.shape
+    if k < 2 or k > 64 or n < 512 or not scores.flags.f_contiguous:
+        return scores.argmax(1)
+    best = scores[:, 0].copy()
+    index = np.zeros(n, np.intp)
+    raised = np.empty(n, bool)
+    step = np.empty(n, np.intp)
+    for j in range(1, k):
+        column = scores[:, j]
+        np.greater(column, best, out=raised)
+        np.maximum(best, column, out=best)
+        np.multiply(raised, j, out=step)  # j where column j raised the max
+        np.maximum(index, step, out=index)  # the last such column
+    if not np.isfinite(best.sum()):
+        return scores.argmax(1)
+    return index
+
+
 def _is_stochastic(est):
     from sklearn_deep._engine import STOCHASTIC_SOLVERS
 
@@ -265,7 +294,7 @@ class ClassifierTaskMixin(ClassifierMixin):
             return (logits > 0).astype(int)
         if self._target_kind == "binary":
             return self.classes_[(logits[:, 0] > 0).astype(int)]
-        return self.classes_[logits.argmax(1)]
+        return self.classes_[argmax_rows(logits)]
 
     def predict(self, X):
         """Predict class labels.

@@ -178,3 +178,70 @@ def test_C_and_alpha_together_is_an_error():
         LogisticRegression(C=10.0, alpha=0.1).fit(X, y)
     with pytest.raises(ValueError, match="C=10.0 with penalty=None"):
         LogisticRegression(C=10.0, penalty=None).fit(X, y)
+
+
+# ----------------------------------------------------------------------
+# The batch predict of affine networks
+
+X_AFFINE = np.random.default_rng(1).standard_normal((1500, 20)).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda y: LogisticRegression().fit(X_AFFINE, y % 4),  # 4 outputs
+        lambda y: LogisticRegression().fit(X_AFFINE, y % 2),  # one (sgemv)
+        lambda y: LogisticRegression(fit_intercept=False).fit(X_AFFINE, y % 3),
+        lambda y: LinearRegression().fit(X_AFFINE, y),
+        lambda y: LinearRegression(fit_intercept=False).fit(
+            X_AFFINE, np.c_[y, -y, y * 2]
+        ),
+    ],
+    ids=["4-classes", "binary", "no-intercept", "regression", "3-targets"],
+)
+def test_large_linear_predict_matches_the_network(make):
+    import torch
+
+    rng = np.random.default_rng(0)
+    X = X_AFFINE.copy()
+    est = make(rng.integers(0, 12, len(X)).astype(float))
+    with torch.inference_mode():
+        logits = est.module_(torch.from_numpy(X)).numpy()
+    # the BLAS product of >= 512 rows and torch's agree to float32 rounding
+    np.testing.assert_allclose(est._forward(X), logits, rtol=1e-5, atol=1e-5)
+    if hasattr(est, "classes_"):
+        expected = (
+            est.classes_[(logits[:, 0] > 0).astype(int)]
+            if logits.shape[1] == 1
+            else est.classes_[logits.argmax(1)]
+        )
+        np.testing.assert_array_equal(est.predict(X), expected)
+    else:
+        np.testing.assert_allclose(
+            est.predict(X), logits.squeeze(), rtol=1e-5, atol=1e-5
+        )
+    # a few rows take torch's path: the same up to float32 rounding
+    np.testing.assert_allclose(est.predict(X)[:10], est.predict(X[:10]), rtol=1e-5)
+    # a non-finite value in a large X is still reported as the input's fault
+    X[700, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        est.predict(X)
+
+
+def test_argmax_rows_is_argmax():
+    from sklearn_deep._task import argmax_rows
+
+    rng = np.random.default_rng(0)
+    for k in (2, 3, 10, 64, 65):
+        scores = np.asfortranarray(rng.standard_normal((600, k)).astype(np.float32))
+        scores[:50, 1] = scores[:50, 0]  # ties go to the first column
+        scores[50:100] = np.round(scores[50:100])  # many ties
+        scores[100:110] = -np.inf
+        np.testing.assert_array_equal(argmax_rows(scores), scores.argmax(1))
+        scores[5, k - 1] = np.nan  # argmax's NaN rule: the first NaN
+        np.testing.assert_array_equal(argmax_rows(scores), scores.argmax(1))
+        # C order and few rows take numpy's own argmax
+        np.testing.assert_array_equal(
+            argmax_rows(np.ascontiguousarray(scores)), scores.argmax(1)
+        )
+        np.testing.assert_array_equal(argmax_rows(scores[:10]), scores[:10].argmax(1))

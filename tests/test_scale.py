@@ -336,26 +336,3 @@ def test_compile_failure_warns_once_and_runs_eager(digits):
     eager = _compile_fit(X, y, False)
     for a, b in zip(eager.coefs_, est.coefs_):
         np.testing.assert_array_equal(a, b)
-
-
-# ----------------------------------------------------------------------
-# The batch predict of affine networks
-
-
-def test_large_linear_predict_matches_the_network():
-    import torch
-
-    rng = np.random.default_rng(0)
-    X = rng.standard_normal((1500, 20)).astype(np.float32)
-    y = rng.integers(0, 4, 1500)
-    est = LogisticRegression().fit(X, y)
-    with torch.inference_mode():
-        logits = est.module_(torch.from_numpy(X)).numpy()
-    # the numpy GEMM of >= 512 rows and torch's agree to float32 rounding
-    np.testing.assert_allclose(est._forward(X), logits, rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(est.predict(X), est.classes_[logits.argmax(1)])
-    np.testing.assert_array_equal(est.predict(X)[:10], est.predict(X[:10]))
-    # a non-finite value in a large X is still reported as the input's fault
-    X[700, 3] = np.nan
-    with pytest.raises(ValueError, match="NaN"):
-        est.predict(X)
