@@ -941,26 +941,11 @@ def run_normal_equations(module, train, config, task):
     else:
         x_mean = torch.zeros(p, dtype=torch.float64, device=device)
         y_mean = torch.zeros(y.shape[1], dtype=torch.float64, device=device)
-    gram = torch.zeros(p, p, dtype=torch.float64, device=device)
-    xty = torch.zeros(p, y.shape[1], dtype=torch.float64, device=device)
-    chunk = _chunk_rows(X)
-    for start in range(0, n, chunk):
-        xc = _dense_rows(X, start, start + chunk) - x_mean
-        wc = w[start : start + chunk, None]
-        gram += xc.T @ (wc * xc)
-        xty += xc.T @ (wc * (y[start : start + chunk] - y_mean))
-    gram /= w_sum
-    xty /= w_sum
     alpha = config.penalty.l2
-    if alpha:
-        gram += alpha * torch.eye(p, dtype=torch.float64, device=device)
-    chol, info = torch.linalg.cholesky_ex(gram)
-    if int(info) == 0 and _well_conditioned(chol):
-        coef = torch.cholesky_solve(xty, chol)
-        how = "Cholesky"
-    else:  # singular: the minimum-norm solution, as scipy's lstsq
-        coef = torch.linalg.pinv(gram.cpu(), hermitian=True).to(device) @ xty
-        how = "pseudo-inverse (rank-deficient X: the minimum-norm solution)"
+    if p > _GRAM_MAX_FEATURES:
+        coef, how = _least_squares_cgls(X, y - y_mean, w, x_mean, alpha, config)
+    else:
+        coef, how = _solve_gram(X, y - y_mean, w, x_mean, alpha)
     intercept = y_mean - x_mean @ coef
     module.set_parameters(coef.T.float(), intercept.float())
     seconds = time.perf_counter() - tic
@@ -982,6 +967,131 @@ def run_normal_equations(module, train, config, task):
     )
     config.notify("on_train_end", history)
     return history
+
+
+def _solve_gram(X, y_centred, w, x_mean, alpha):
+    """The normal equations' solution through the p x p Gram matrix."""
+    n, p = X.shape
+    device = y_centred.device
+    gram = torch.zeros(p, p, dtype=torch.float64, device=device)
+    xty = torch.zeros(p, y_centred.shape[1], dtype=torch.float64, device=device)
+    chunk = _chunk_rows(X)
+    for start in range(0, n, chunk):
+        xc = _dense_rows(X, start, start + chunk) - x_mean
+        wc = w[start : start + chunk, None]
+        gram += xc.T @ (wc * xc)
+        xty += xc.T @ (wc * y_centred[start : start + chunk])
+    w_sum = w.sum()
+    gram /= w_sum
+    xty /= w_sum
+    if alpha:
+        gram += alpha * torch.eye(p, dtype=torch.float64, device=device)
+    chol, info = torch.linalg.cholesky_ex(gram)
+    if int(info) == 0 and _well_conditioned(chol):
+        return torch.cholesky_solve(xty, chol), "Cholesky"
+    # singular: the minimum-norm solution, as scipy's lstsq
+    coef = torch.linalg.pinv(gram.cpu(), hermitian=True).to(device) @ xty
+    return coef, "pseudo-inverse (rank-deficient X: the minimum-norm solution)"
+
+
+# Beyond this many features the Gram matrix (8 p^2 bytes: 128 MB at 4096, 80
+# GB for a 100,000-word vocabulary) and its O(p^3) factorisation cost more
+# than an iterative solve whose every step is two products with X.
+_GRAM_MAX_FEATURES = 4096
+# CGLS stops when the normal equations' residual falls below this fraction of
+# its starting value (float64: about the accuracy of the Cholesky route)
+_CGLS_RTOL = 1e-10
+
+
+def _least_squares_cgls(X, y_centred, w, x_mean, alpha, config):
+    """The normal equations' solution by conjugate gradients (CGLS), for wide X.
+
+    Minimises ``|W^1/2 (y - Xc b)|^2 + alpha * sum(w) |b|^2`` (the scaled form
+    of the ridge objective, Xc the weighted-centred X) with products by X and
+    X.T only: memory is X, a float64 copy of its nonzero values (sparse) and a
+    few vectors of length n and p. Started from zero, CGLS converges to the
+    minimum-norm solution when X is rank-deficient, as lstsq. One run per
+    target, vectorised over the columns of y.
+    """
+    n, p = X.shape
+    device = y_centred.device
+    root_w = w.sqrt()[:, None]
+    lam = float(alpha) * float(w.sum())
+    if is_sparse(X):
+        X64 = X.double()
+        csc = X64.to_sparse_csc()  # X.T's CSR is X's CSC
+        XT64 = torch.sparse_csr_tensor(
+            csc.ccol_indices(),
+            csc.row_indices(),
+            csc.values(),
+            (p, n),
+            check_invariants=False,
+        )
+
+        def times(v):  # X @ v
+            return X64 @ v
+
+        def times_t(u):  # X.T @ u
+            return XT64 @ u
+
+    else:
+        chunk = _chunk_rows(X)
+
+        def times(v):
+            return torch.cat(
+                [X[s : s + chunk].double() @ v for s in range(0, n, chunk)]
+            )
+
+        def times_t(u):
+            out = torch.zeros(p, u.shape[1], dtype=torch.float64, device=device)
+            for s in range(0, n, chunk):
+                out += X[s : s + chunk].double().T @ u[s : s + chunk]
+            return out
+
+    def matvec(v):  # W^1/2 Xc v
+        return root_w * (times(v) - x_mean @ v)
+
+    def rmatvec(u):  # Xc.T W^1/2 u
+        u = root_w * u
+        return times_t(u) - x_mean[:, None] * u.sum(0)
+
+    t = y_centred.shape[1]
+    coef = torch.zeros(p, t, dtype=torch.float64, device=device)
+    residual = root_w * y_centred
+    s = rmatvec(residual)
+    direction = s.clone()
+    gamma = (s * s).sum(0)
+    stop = _CGLS_RTOL**2 * gamma
+    limit = 2 * min(n, p) + 100
+    iterations = 0
+    converged = bool((gamma <= stop).all())
+    while not converged and iterations < limit:
+        q = matvec(direction)
+        delta = (q * q).sum(0) + lam * (direction * direction).sum(0)
+        step = torch.where(delta > 0, gamma / delta, torch.zeros_like(gamma))
+        coef += step * direction
+        residual -= step * q
+        s = rmatvec(residual) - lam * coef
+        gamma_next = (s * s).sum(0)
+        beta = torch.where(gamma > 0, gamma_next / gamma, torch.zeros_like(gamma))
+        direction = s + beta * direction
+        gamma = gamma_next
+        iterations += 1
+        converged = bool((gamma <= stop).all())
+    if not converged:
+        warn(
+            f"The least-squares solve of {p} features by conjugate gradients "
+            f"stopped after {limit} iterations short of its tolerance: X is "
+            f"badly conditioned. Standardise the features (StandardScaler, "
+            f"with_mean=False for sparse X), or add a ridge penalty "
+            f"(penalty='l2', alpha > 0).",
+            ConvergenceWarning,
+        )
+    how = (
+        f"conjugate gradients in {iterations} iterations (no {p} x {p} Gram "
+        f"matrix for so many features)"
+    )
+    return coef, how
 
 
 def _chunked_mean(X, w):

@@ -343,8 +343,11 @@ error, this estimator half its mean.""",
             "{options}",
             """\
 ``'auto'`` picks ``'normal'`` (the normal equations, solved exactly in
-float64) for ``penalty`` in {'l2', None}, and ``'adam'`` with proximal
-steps for 'l1' and 'elasticnet'. """
+float64: by a Cholesky factorisation of the Gram matrix up to 4096
+features, by conjugate gradients on the least-squares problem beyond, so
+that a wide sparse X never makes a ``(n_features, n_features)`` matrix) for
+``penalty`` in {'l2', None}, and ``'adam'`` with proximal steps for 'l1'
+and 'elasticnet'. """
             + _STOCHASTIC_NOTE,
         ),
     }
@@ -390,7 +393,10 @@ class LinearRegression(RegressorTaskMixin, _BaseLinear):
     -----
     The objective is half the mean squared error plus ``alpha * R(w)``. With
     ``solver='normal'`` and no penalty, rank-deficient X gets the minimum-norm
-    solution, as scikit-learn's ``LinearRegression``.
+    solution, as scikit-learn's ``LinearRegression``. Beyond 4096 features
+    the solve is iterative (CGLS, to a relative residual of 1e-10 of the
+    normal equations); memory is then X and a few vectors, where the Gram
+    matrix of a 100,000-word vocabulary would take 80 GB.
 
     Examples
     --------

@@ -199,3 +199,52 @@ def test_mixed_precision_runs_sparse_products_in_float32(cls, precision):
     full = _fit(_make(cls, "minibatch"), X, y)
     for method, value in _outputs(full, X).items():
         np.testing.assert_array_equal(_outputs(mixed, X)[method], value)
+
+
+# ----------------------------------------------------------------------
+# Least squares on wide X: no p x p Gram matrix
+
+
+def _min_norm_least_squares(X, y, w, alpha):
+    """The weighted (ridge) solution through the n x n dual: exact, small n."""
+    root_w = np.sqrt(w)[:, None]
+    x_mean = w @ X / w.sum()
+    y_mean = w @ y / w.sum()
+    A = root_w * (X - x_mean)
+    b = root_w * (y - y_mean)
+    kernel = A @ A.T + alpha * w.sum() * np.eye(len(X))
+    coef = A.T @ (np.linalg.pinv(kernel, hermitian=True) @ b)
+    return coef, y_mean - x_mean @ coef
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.01])
+def test_wide_sparse_least_squares_is_exact_without_a_gram_matrix(alpha, capsys):
+    from sklearn_deep import LinearRegression
+
+    # 60,000 features: their Gram matrix would take 29 GB
+    rng = np.random.default_rng(0)
+    n, p = 60, 60_000
+    X = sp.random(n, p, density=2e-3, format="csr", random_state=0)
+    y = np.c_[X @ rng.standard_normal(p) + 3.0, rng.standard_normal(n)]
+    w = rng.uniform(0.5, 2.0, n)
+    est = LinearRegression(penalty="l2" if alpha else None, alpha=alpha, verbose=1).fit(
+        X, y, sample_weight=w
+    )
+    assert "conjugate gradients" in capsys.readouterr().out
+    coef, intercept = _min_norm_least_squares(X.toarray(), y, w, alpha)
+    np.testing.assert_allclose(est.coef_, coef.T, atol=1e-5)
+    np.testing.assert_allclose(est.intercept_, intercept, rtol=1e-5)
+
+
+def test_wide_dense_least_squares_is_the_minimum_norm_solution():
+    from sklearn.linear_model import LinearRegression as SkLinearRegression
+
+    from sklearn_deep import LinearRegression
+
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((80, 4200))
+    y = X[:, :5].sum(1) + rng.standard_normal(80)
+    ours = LinearRegression().fit(X, y)
+    theirs = SkLinearRegression().fit(X, y)  # lstsq: the minimum norm
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-6)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), atol=1e-4)
