@@ -82,7 +82,9 @@ def _quiet():
 
 
 def gpu_tests(report, cfg):
-    cmd = [sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-p", "no:cacheprovider"]
+    # -n 0: one process, so that the tests do not share the GPU between workers
+    cmd = [sys.executable, "-m", "pytest", "-m", "gpu", "-q", "-n", "0"]
+    cmd += ["-p", "no:cacheprovider"]
     if not cfg["tests"]:
         cmd.append("--collect-only")  # quick mode: they exist and import
     done = subprocess.run(

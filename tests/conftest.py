@@ -1,8 +1,19 @@
-"""Data fixtures shared by the test modules: scikit-learn's bundled data, scaled."""
+"""Data fixtures shared by the test modules: scikit-learn's bundled data, scaled.
+
+Under pytest-xdist (the suite's default, ``-n 2``) each worker process runs
+torch on one thread: two workers of two threads each on two cores would
+oversubscribe them (the library itself never sets torch's threads).
+"""
+
+import os
 
 import pytest
+import torch
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.preprocessing import StandardScaler
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,9 @@ from sklearn_deep import LogisticRegression, MLPClassifier
 
 distributed = pytest.importorskip("distributed")
 
+# the module's clusters (Dask, Ray) are started once, on one pytest-xdist worker
+pytestmark = pytest.mark.xdist_group("clusters")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
