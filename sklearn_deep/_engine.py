@@ -31,6 +31,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_deep._data import BatchIterator, is_sparse, network_inputs, slice_rows
+from sklearn_deep._modules._random import _CallSeeds, seeded_call
 from sklearn_deep.callbacks import StopTraining
 from sklearn_deep.utils._warnings import warn
 
@@ -370,6 +371,36 @@ def optimizer_step(optimizer, closure=None):
         return inspect.unwrap(type(optimizer).step)(optimizer, closure)
 
 
+# architecture -> the code object that compiled calls of such networks run
+_CALL_CODES = {}
+
+
+def _call_of(module):
+    """A function calling ``module``, whose code object is its architecture's.
+
+    torch.compile keeps its compiled graphs, and counts recompilations against
+    a limit (8), per code object. Compiling the module itself, every network
+    of a class shares its ``forward``'s code: a grid search over hidden sizes
+    recompiled at every new shape and, from the ninth, silently ran eagerly.
+    One code object per architecture (class and parameter shapes) keeps those
+    apart, while fits of the same architecture (a search over ``alpha``)
+    still reuse one compiled graph.
+    """
+
+    def call(*inputs):
+        return module(*inputs)
+
+    key = (
+        type(module),
+        tuple((name, tuple(p.shape), p.dtype) for name, p in module.named_parameters()),
+    )
+    code = _CALL_CODES.get(key)
+    if code is None:
+        code = _CALL_CODES[key] = call.__code__.replace()
+    call.__code__ = code
+    return call
+
+
 class CompiledForward:
     """A module's forward pass through :func:`torch.compile`, or eager.
 
@@ -384,9 +415,10 @@ class CompiledForward:
         self.module = module
         self.name = name
         self.compiled = None
+        self._seeds = _CallSeeds()
         kwargs = {} if backend is True else {"backend": backend}
         try:
-            self.compiled = torch.compile(module, **kwargs)
+            self.compiled = torch.compile(_call_of(module), **kwargs)
         except Exception as exc:  # an unknown backend, an unsupported platform
             self._fall_back(exc)
 
@@ -406,7 +438,8 @@ class CompiledForward:
             import torch._dynamo.exc as dynamo_errors  # imported by compile
 
             try:
-                return self.compiled(*inputs)
+                with seeded_call(self._seeds, self.module, inputs[0].device):
+                    return self.compiled(*inputs)
             except dynamo_errors.TorchDynamoException as exc:
                 self._fall_back(exc)
         return self.module(*inputs)

@@ -341,6 +341,44 @@ def test_compiled_network_fits_and_predicts_as_eager(digits):
     np.testing.assert_array_equal(loaded.predict(X), compiled.predict(X))
 
 
+def test_compiled_dropout_networks_compile_whole_and_repeat(digits):
+    import torch
+    from torch._dynamo.utils import counters
+
+    X, y = digits
+
+    def fit(width, seed=0):
+        est = MLPClassifier(
+            (width,), max_iter=2, batch_size=50, dropout=0.3, random_state=seed
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return est.set_params(compile="aot_eager").fit(X, y)
+
+    counters.clear()
+    state = torch.random.get_rng_state()
+    first = fit(16)
+    # dropout inside the graph, no graph break at each layer (a Generator
+    # argument cannot enter a compiled graph)
+    assert not counters["graph_break"]
+    assert counters["stats"]["unique_graphs"] >= 1
+    # the masks come from the fit's seed: the same fit again is the same model,
+    # another seed another one, and torch's global generator is untouched
+    again = fit(16)
+    for a, b in zip(first.coefs_, again.coefs_):
+        np.testing.assert_array_equal(a, b)
+    other = fit(16, seed=1)
+    assert not np.array_equal(first.coefs_[0], other.coefs_[0])
+    assert torch.equal(torch.random.get_rng_state(), state)
+    # a search over widths: each architecture gets its own compiled graph,
+    # past dynamo's limit of 8 recompilations per code object (after which
+    # it would run the rest eagerly, silently)
+    for width in range(17, 28):
+        graphs = counters["stats"]["unique_graphs"]
+        fit(width)
+        assert counters["stats"]["unique_graphs"] > graphs, width
+
+
 def test_compile_failure_warns_once_and_runs_eager(digits):
     import torch._dynamo
     from torch._dynamo import register_backend

@@ -47,6 +47,11 @@ def current_generator(device):
     return generators.get(_key(device))
 
 
+def _is_compiling():
+    is_compiling = getattr(torch.compiler, "is_compiling", None)  # torch >= 2.3
+    return bool(is_compiling and is_compiling())
+
+
 class Dropout(nn.Module):
     """``torch.nn.Dropout`` whose masks come from the fit's own generator.
 
@@ -75,7 +80,10 @@ class Dropout(nn.Module):
         if not self.training or self.p == 0:
             return x
         generator = current_generator(x.device)
-        if generator is None:
+        if generator is None or _is_compiling():
+            # a compiled graph cannot take a Generator (a graph break at every
+            # layer): it draws from torch's global generators, which the
+            # compiled forward seeds from the fit's own (seeded_call)
             return nn.functional.dropout(x, self.p, training=True)
         keep = torch.empty_like(x).bernoulli_(1 - self.p, generator=generator)
         return x * keep.div_(1 - self.p)
@@ -102,4 +110,47 @@ def seeded_global_rng(seed, device):
         if cuda_devices:
             with torch.cuda.device(device):
                 torch.cuda.manual_seed(seed)
+        yield
+
+
+def has_random_layers(module):
+    """Whether ``module`` draws random numbers in training (dropout)."""
+    return any(
+        isinstance(m, (Dropout, nn.Dropout)) and m.p > 0 for m in module.modules()
+    )
+
+
+class _CallSeeds:
+    """Per-call seeds for a compiled forward, derived from the fit's generator.
+
+    The n-th training call of a fit gets the same seed in every run with the
+    same ``random_state``, with no draw from the generator (which on a GPU
+    would synchronise the device at every batch).
+    """
+
+    def __init__(self):
+        self._generator = None
+        self._calls = 0
+
+    def next(self, generator):
+        if generator is not self._generator:  # a new fit: count from zero
+            self._generator, self._calls = generator, 0
+        self._calls += 1
+        return (generator.initial_seed() * 1_000_003 + self._calls) % (2**63)
+
+
+@contextmanager
+def seeded_call(seeds, module, device):
+    """Seed torch's global generators for one compiled training call.
+
+    A compiled graph's dropout draws from torch's global generators: seeded
+    from the fit's own generator for the call (and restored afterwards, one
+    thread at a time), the masks are the same for the same ``random_state``
+    and never consume the caller's draws. Anything else runs as it is.
+    """
+    generator = current_generator(device) if module.training else None
+    if generator is None or not has_random_layers(module):
+        yield
+        return
+    with seeded_global_rng(seeds.next(generator), torch.device(device)):
         yield
