@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from sklearn_deep._modules._random import Dropout
+from sklearn_deep._modules._sparse import linear
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -66,6 +67,12 @@ class MLP(nn.Module):
 
     def forward(self, x):
         # (N, n_features_in) -> (N, n_outputs)
+        if x.layout == torch.sparse_csr:  # sparse rows: the first layer's own
+            layers = [*self.hidden, self.head]  # product and gradient
+            x = linear(layers[0], x)
+            for layer in layers[1:]:
+                x = layer(x)
+            return x
         return self.head(self.hidden(x))
 
 
@@ -95,7 +102,7 @@ class LinearModel(nn.Module):
 
     def forward(self, x):
         # (N, n_features_in) -> (N, n_outputs)
-        return self.linear(x)
+        return linear(self.linear, x)
 
     def affine(self):
         """``(weight.T, bias)`` as numpy views: the network as ``x @ W + b``."""
