@@ -40,6 +40,7 @@ from sklearn_deep._data import (
     writable_storage,
 )
 from sklearn_deep._modules import ACTIVATIONS, seeded_global_rng, use_generators
+from sklearn_deep._modules._mlp import forget_numpy_copies
 from sklearn_deep._persist import module_arrays, rebuild_module, shadowing
 from sklearn_deep.callbacks import StopTraining, check_callbacks
 from sklearn_deep.utils._compat import (
@@ -817,9 +818,16 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         if not hasattr(self, "module_"):  # fitted: check_is_fitted would pass
             check_is_fitted(self, "module_")  # (and costs ~10 µs of tag lookup)
         kind = self._input_kind
-        affine = getattr(self.module_, "affine", None)
-        if affine is not None and self._device.type == "cpu":
-            out = kind.fast_affine(self, X, affine)
+        module = self.module_
+        _check_not_training_elsewhere(self, module)
+        layers = getattr(module, "numpy_layers", None)
+        if (
+            layers is not None
+            and method is None
+            and self._device.type == "cpu"
+            and id(module) not in _TRAINING  # a callback's predict during a fit
+        ):
+            out = kind.fast_layers(self, X, layers)
             if out is not None:
                 return out
         inputs = kind.fast_inputs(self, X)
@@ -1055,6 +1063,7 @@ def _training(module):
         yield
     finally:
         _TRAINING.pop(id(module), None)
+        forget_numpy_copies(module)  # the weights have changed
 
 
 def _check_not_training_elsewhere(est, module):

@@ -125,3 +125,67 @@ def test_poisson_loss_needs_non_negative_y():
     with pytest.raises(ValueError, match="loss='poisson' needs targets y >= 0"):
         MLPRegressor(loss="poisson", max_iter=2).fit(X, y - 1)
     MLPRegressor(loss="squared_error", max_iter=2, device="cpu").fit(X, y - 1)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity", "gelu"])
+def test_small_batches_predict_as_the_network(activation):
+    import torch
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((700, 6)).astype(np.float32)
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    est = MLPRegressor(
+        (32, 16), activation=activation, max_iter=3, dropout=0.2, random_state=0
+    ).fit(X, X[:, :2] + y[:, None])
+    with torch.inference_mode():
+        expected = est.module_.eval()(torch.from_numpy(X)).numpy()
+    # below 512 rows the dense network runs in numpy (gelu has no numpy twin:
+    # torch's path), above in torch: both are the network's eval forward
+    for n in (1, 2, 3, 30, 511, 700):
+        np.testing.assert_allclose(
+            est.predict(X[:n]), expected[:n], rtol=1e-5, atol=1e-5
+        )
+    if activation == "gelu":
+        return
+    # in numpy a row is predicted exactly as alone, in any batch of it and in
+    # any order of the batch
+    batch = est.predict(X)
+    for i in range(0, 600, 37):
+        for size in (1, 3, 7, 513):
+            np.testing.assert_array_equal(est.predict(X[i : i + size])[0], batch[i])
+    order = np.random.default_rng(1).permutation(len(X))
+    np.testing.assert_array_equal(est.predict(X[order]), batch[order])
+
+
+def test_numpy_predict_follows_every_change_of_the_weights():
+    import torch
+
+    from sklearn_deep.callbacks import Callback
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5)).astype(np.float32)
+    y = np.digitize(X[:, 0], [-0.5, 0.5])  # three classes: softmax outputs
+
+    class PredictEachEpoch(Callback):
+        def __init__(self):
+            self.seen = []
+
+        def on_epoch_end(self, estimator, **kwargs):
+            self.seen.append(estimator.predict_proba(X[:3]).copy())
+
+    record = PredictEachEpoch()
+    est = MLPClassifier((8,), max_iter=3, random_state=0, callbacks=[record])
+    est.fit(X, y)
+    # a callback's predict during the fit sees each epoch's weights
+    assert not np.array_equal(record.seen[0], record.seen[-1])
+    np.testing.assert_allclose(record.seen[-1], est.predict_proba(X[:3]), atol=1e-6)
+    before = est.predict_proba(X[:3])
+    est.partial_fit(X, y)  # a fit (fused Adam: no version count) drops copies
+    after = est.predict_proba(X[:3])
+    assert not np.array_equal(before, after)
+    with torch.no_grad():  # an in-place edit of the weights by hand
+        est.module_.head.bias[0] += 5.0
+    with torch.inference_mode():
+        expected = torch.softmax(est.module_(torch.from_numpy(X[:3])), 1).numpy()
+    np.testing.assert_allclose(est.predict_proba(X[:3]), expected, rtol=1e-5)
+    assert not np.allclose(est.predict_proba(X[:3]), after)

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -18,6 +19,66 @@ ACTIVATIONS = {
     "leaky_relu": nn.LeakyReLU,
     "elu": nn.ELU,
 }
+
+
+def _logistic(h):
+    from scipy.special import expit
+
+    expit(h, out=h)
+
+
+# in-place numpy versions of ACTIVATIONS, for the small-batch predict
+NUMPY_ACTIVATIONS = {
+    "relu": lambda h: np.maximum(h, 0, out=h),
+    "tanh": lambda h: np.tanh(h, out=h),
+    "logistic": _logistic,
+    "identity": lambda h: None,
+}
+
+
+def numpy_copies(module, layers):
+    """``[(W, b, activation), ...]``: numpy copies of a CPU network's layers.
+
+    ``layers()`` gives ``(nn.Linear, activation name or None)`` pairs, input
+    to output; ``W`` is the weight transposed, ``(fan_in, fan_out)``, copied
+    in C order, and ``b`` the bias (or None). C order matters: with the
+    transposed view of torch's weight, OpenBLAS picked kernels by the number
+    of rows and rounded a row 1 float32 ulp differently alone and in a batch;
+    with a C-ordered copy, every batch size gave the same outputs.
+
+    The copies are kept on the module while its parameters are the same
+    tensors at the same versions (in-place updates count) and no fit has run
+    since (``forget_numpy_copies``: the fused Adam step updates weights
+    without a version count).
+    """
+    specs = module.__dict__.get("_numpy_specs")
+    if specs is None:  # walking the modules costs ~20 µs per call
+        specs = module.__dict__["_numpy_specs"] = [
+            (layer.weight, layer.bias, activation) for layer, activation in layers()
+        ]
+    key = tuple(
+        (t.data_ptr(), t._version)
+        for weight, bias, _ in specs
+        for t in (weight, bias)
+        if t is not None
+    )
+    cached = module.__dict__.get("_numpy_cache")
+    if cached is None or cached[0] != key:
+        copies = [
+            (
+                np.ascontiguousarray(weight.detach().numpy().T),
+                None if bias is None else bias.detach().numpy().copy(),
+                activation,
+            )
+            for weight, bias, activation in specs
+        ]
+        cached = module.__dict__["_numpy_cache"] = (key, copies)
+    return cached[1]
+
+
+def forget_numpy_copies(module):
+    """Drop the copies of ``numpy_copies`` (after a fit changed the weights)."""
+    module.__dict__.pop("_numpy_cache", None)
 
 
 class MLP(nn.Module):
@@ -65,6 +126,22 @@ class MLP(nn.Module):
         """The ``nn.Linear`` layers, input to output."""
         return [m for m in self.modules() if isinstance(m, nn.Linear)]
 
+    def numpy_layers(self):
+        """The network in eval mode as numpy layers, or None.
+
+        ``[(W, b, activation), ...]``, input to output (see ``numpy_copies``);
+        None when the activation has no numpy twin.
+        """
+        if self.activation not in NUMPY_ACTIVATIONS:
+            return None
+        return numpy_copies(
+            self,
+            lambda: [
+                (layer, None if layer is self.head else self.activation)
+                for layer in self.linear_layers()
+            ],
+        )
+
     def forward(self, x):
         # (N, n_features_in) -> (N, n_outputs)
         if x.layout == torch.sparse_csr:  # sparse rows: the first layer's own
@@ -111,6 +188,10 @@ class LinearModel(nn.Module):
             self.linear.weight.detach().numpy().T,
             None if bias is None else bias.detach().numpy(),
         )
+
+    def numpy_layers(self):
+        """The network in eval mode as numpy layers (see ``MLP.numpy_layers``)."""
+        return numpy_copies(self, lambda: [(self.linear, None)])
 
     @torch.no_grad()
     def set_parameters(self, weight, bias=None):
