@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from sklearn_deep._modules import RecurrentNetwork
-from sklearn_deep._modules._recurrent import length_groups
+from sklearn_deep._modules._lengths import length_groups
 
 VARIANTS = [
     dict(cell=cell, bidirectional=bidirectional, pooling=pooling)

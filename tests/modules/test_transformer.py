@@ -112,3 +112,24 @@ def test_bad_arguments():
         _net(2, 1, pooling="last")
     with pytest.raises(ValueError, match="positional_encoding must be"):
         _net(2, 1, positional_encoding="rotary")
+
+
+def test_widely_different_lengths_run_in_groups():
+    # one 400-step sequence among 40 of 2-3 steps: padding all to 400 would
+    # cost 40 x 400^2 attention scores per head; each group is padded to its own
+    torch.manual_seed(0)
+    net = _net(2, 3, pooling="mean").eval()
+    lengths = torch.tensor([400] + [2, 3] * 20)
+    x = torch.randn(41, 400, 2)
+    seen = []
+    net.blocks[0].register_forward_hook(lambda m, args, out: seen.append(out.shape))
+    out = net(x, lengths)
+    assert sorted(shape[:2] for shape in seen) == [(1, 400), (40, 3)]
+    # each sequence's output is its own alone, in the batch's order
+    for i in (0, 1, 2, 40):
+        alone = net(x[i : i + 1, : int(lengths[i])])
+        torch.testing.assert_close(out[i : i + 1], alone, rtol=1e-5, atol=1e-6)
+    # similar lengths stay one batch
+    seen.clear()
+    net(x[:, :5], torch.tensor([5, 4] * 20 + [5]))
+    assert seen == [torch.Size([41, 5, 8])]
