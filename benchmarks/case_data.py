@@ -170,7 +170,8 @@ def _rows(results, peer):
         [
             name,
             f"{r['peak_mb']:.0f} MB",
-            fmt_ratio(r["peak_mb"] / max(base["peak_mb"], 1e-9)),
+            # a peer that rose under 1 MB makes no meaningful ratio
+            fmt_ratio(r["peak_mb"] / base["peak_mb"]) if base["peak_mb"] >= 1 else "-",
             f"{r['total_mb']:.0f} MB",
             fmt_ratio(r["total_mb"] / base["total_mb"]),
             f"{r['seconds']:.2f} s",
