@@ -187,7 +187,9 @@ Whether to compile the network with :func:`torch.compile` for training and
 prediction: True uses torch's default backend, a string names another
 (``'aot_eager'``, ``'cudagraphs'``, ...). Compilation happens at the first
 forward pass; where it fails (no C compiler, an unsupported platform or
-device) the estimator warns once and runs the network uncompiled.""",
+device) the estimator warns once and runs the network uncompiled. It pays
+for convolutions and on GPUs; on one CPU thread, small dense networks ran
+0.55-0.62x as fast compiled (``python -m benchmarks.run --cases compile``).""",
     ),
     "n_devices": Param(
         "int, 'torchrun' or None",
