@@ -212,14 +212,19 @@ def test_partial_fit_over_sparse_chunks(digits):
     np.testing.assert_array_equal(sparse.predict(X), dense.predict(X))
 
 
-def test_incremental_over_a_dask_array(dask_client, digits):
+def _dask_digits(digits):
+    """The digits as dask arrays of 50-row blocks."""
     da = pytest.importorskip("dask.array")
+    X, y = digits
+    return da.from_array(X, chunks=(50, X.shape[1])), da.from_array(y, chunks=50)
+
+
+def test_incremental_over_a_dask_array(dask_client, digits):
     from dask_ml.wrappers import Incremental
 
     X, y = digits
     classes = np.unique(y)
-    dX = da.from_array(X, chunks=(50, X.shape[1]))
-    dy = da.from_array(y, chunks=50)
+    dX, dy = _dask_digits(digits)
     # blocks in order (dask-ml shuffles them by default), to compare below
     inc = Incremental(_stream_estimator(), scoring="accuracy", shuffle_blocks=False)
     with warnings.catch_warnings():
@@ -239,13 +244,11 @@ def test_hyperband_search_over_a_dask_array(dask_client, digits):
     # dask-ml's adaptive searches drive partial_fit on the workers; they run
     # with distributed <= 2025.2 (later versions refuse the synchronous
     # dask.persist inside their coroutine: a dask-ml issue, pinned in CI)
-    da = pytest.importorskip("dask.array")
     from dask_ml.model_selection import HyperbandSearchCV
 
     X, y = digits
     classes = np.unique(y)
-    dX = da.from_array(X, chunks=(50, X.shape[1]))
-    dy = da.from_array(y, chunks=50)
+    dX, dy = _dask_digits(digits)
     search = HyperbandSearchCV(
         _stream_estimator(),
         {"alpha": [1e-4, 1e-1], "learning_rate_init": [1e-4, 1e-2]},

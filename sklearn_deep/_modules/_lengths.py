@@ -34,3 +34,20 @@ def length_groups(lengths, waste=4.0, max_groups=8):
         cut = int(torch.argmin(cost)) + 1
         pending += [group[:cut], group[cut:]]
     return sorted(done, key=lambda g: int(g[0]))
+
+
+def by_length_groups(run, x, lengths):
+    """``run(x, lengths)``, the batch's widely different lengths apart.
+
+    ``x`` is padded ``(N, T, ...)`` with ``lengths`` (N,): each group of
+    ``length_groups`` runs padded to its own longest member, and the results
+    come back in the batch's order. An export (tracing) runs one graph.
+    """
+    if torch.jit.is_tracing():  # an export: one traced graph of any lengths
+        return run(x, lengths)
+    groups = length_groups(lengths.cpu())
+    if len(groups) == 1:
+        return run(x, lengths)
+    parts = [run(x[g, : int(lengths[g].max())], lengths[g]) for g in groups]
+    order = torch.argsort(torch.cat(groups)).to(x.device)
+    return torch.cat(parts).index_select(0, order)  # back to the batch's order

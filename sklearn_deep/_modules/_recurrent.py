@@ -10,7 +10,7 @@ from torch.nn.utils.rnn import (
     pad_packed_sequence,
 )
 
-from sklearn_deep._modules._lengths import length_groups
+from sklearn_deep._modules._lengths import by_length_groups
 from sklearn_deep._modules._mlp import MLP, Standardize
 from sklearn_deep._modules._random import Dropout
 
@@ -145,16 +145,7 @@ class RecurrentNetwork(nn.Module):
 
     def _encode_grouped(self, x, lengths):
         """The summary of each sequence, widely different lengths apart."""
-        if torch.jit.is_tracing():  # an export: one traced graph of any lengths
-            return self._encode(x, lengths)
-        groups = length_groups(lengths.cpu())
-        if len(groups) == 1:
-            return self._encode(x, lengths)
-        parts = [
-            self._encode(x[g, : int(lengths[g].max())], lengths[g]) for g in groups
-        ]
-        order = torch.argsort(torch.cat(groups)).to(x.device)
-        return torch.cat(parts).index_select(0, order)  # back to the batch's order
+        return by_length_groups(self._encode, x, lengths)
 
     def _encode(self, x, lengths):
         """The summary of padded sequences of the given lengths."""

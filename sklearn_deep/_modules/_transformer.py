@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sklearn_deep._modules._lengths import length_groups
+from sklearn_deep._modules._lengths import by_length_groups
 from sklearn_deep._modules._mlp import ACTIVATIONS, MLP, Standardize
 from sklearn_deep._modules._random import Dropout
 
@@ -195,19 +195,12 @@ class TransformerNetwork(nn.Module):
 
     def forward(self, x, lengths=None):
         # (N, T, n_features_in), (N,) -> (N, n_outputs)
-        if lengths is None or torch.jit.is_tracing():  # an export: one graph
+        if lengths is None:
             return self._forward(x, lengths)
         # attention costs the square of the padded length: a batch whose
         # lengths differ widely runs in groups of similar lengths, each padded
         # to its own longest (a sequence's output does not depend on it)
-        groups = length_groups(lengths.cpu())
-        if len(groups) == 1:
-            return self._forward(x, lengths)
-        parts = [
-            self._forward(x[g, : int(lengths[g].max())], lengths[g]) for g in groups
-        ]
-        order = torch.argsort(torch.cat(groups)).to(x.device)
-        return torch.cat(parts).index_select(0, order)  # back to the batch's order
+        return by_length_groups(self._forward, x, lengths)
 
     def _forward(self, x, lengths):
         if self.scaler is not None:
