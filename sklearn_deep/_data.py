@@ -877,9 +877,7 @@ X : {array-like, sparse matrix} of shape (n_samples, n_features)
             return None
         n = plain.shape[0]
         if n >= 512 and len(layers) == 1:
-            return self.fast_affine(est, plain, layers[0])
-        from sklearn_deep._modules._mlp import NUMPY_ACTIVATIONS
-
+            return self.fast_affine(plain, layers[0])
         outputs = []
         for start in range(0, n, _NUMPY_CHUNK_ROWS):
             h = chunk = plain[start : start + _NUMPY_CHUNK_ROWS]
@@ -895,12 +893,12 @@ X : {array-like, sparse matrix} of shape (n_samples, n_features)
                 if bias is not None:
                     h += bias
                 if activation is not None:
-                    NUMPY_ACTIVATIONS[activation](h)
+                    activation(h)  # in place
             outputs.append(h[:rows])
         out = outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
         return out if np.isfinite(out.sum()) else None
 
-    def fast_affine(self, est, X, affine):
+    def fast_affine(self, X, affine):
         """The output ``X @ W + b`` of an affine layer ``(W, b, None)``, or None.
 
         For 512 rows and more of a plain float32 array on the CPU, one

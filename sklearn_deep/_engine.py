@@ -32,6 +32,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_deep._data import BatchIterator, is_sparse, network_inputs, slice_rows
 from sklearn_deep._modules._random import _CallSeeds, seeded_call
+from sklearn_deep._modules._sparse import transpose_of
 from sklearn_deep.callbacks import StopTraining
 from sklearn_deep.utils._warnings import warn
 
@@ -415,7 +416,7 @@ class CompiledForward:
         self.module = module
         self.name = name
         self.compiled = None
-        self._seeds = _CallSeeds()
+        self._seeds = _CallSeeds(module)
         kwargs = {} if backend is True else {"backend": backend}
         try:
             self.compiled = torch.compile(_call_of(module), **kwargs)
@@ -1051,15 +1052,7 @@ def _least_squares_cgls(X, y_centred, w, x_mean, alpha, config):
     root_w = w.sqrt()[:, None]
     lam = float(alpha) * float(w.sum())
     if is_sparse(X):
-        X64 = X.double()
-        csc = X64.to_sparse_csc()  # X.T's CSR is X's CSC
-        XT64 = torch.sparse_csr_tensor(
-            csc.ccol_indices(),
-            csc.row_indices(),
-            csc.values(),
-            (p, n),
-            check_invariants=False,
-        )
+        X64, XT64 = X.double(), transpose_of(X).double()
 
         def times(v):  # X @ v
             return X64 @ v

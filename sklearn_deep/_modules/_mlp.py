@@ -41,7 +41,8 @@ def numpy_copies(module, layers):
 
     ``layers()`` gives ``(nn.Linear, activation name or None)`` pairs, input
     to output; ``W`` is the weight transposed, ``(fan_in, fan_out)``, copied
-    in C order, and ``b`` the bias (or None). C order matters: with the
+    in C order, ``b`` the bias (or None), and ``activation`` the in-place
+    function of ``NUMPY_ACTIVATIONS`` (None for none). C order matters: with the
     transposed view of torch's weight, OpenBLAS picked kernels by the number
     of rows and rounded a row 1 float32 ulp differently alone and in a batch;
     with a C-ordered copy, every batch size gave the same outputs.
@@ -68,7 +69,7 @@ def numpy_copies(module, layers):
             (
                 np.ascontiguousarray(weight.detach().numpy().T),
                 None if bias is None else bias.detach().numpy().copy(),
-                activation,
+                None if activation is None else NUMPY_ACTIVATIONS[activation],
             )
             for weight, bias, activation in specs
         ]
@@ -180,14 +181,6 @@ class LinearModel(nn.Module):
     def forward(self, x):
         # (N, n_features_in) -> (N, n_outputs)
         return linear(self.linear, x)
-
-    def affine(self):
-        """``(weight.T, bias)`` as numpy views: the network as ``x @ W + b``."""
-        bias = self.linear.bias
-        return (
-            self.linear.weight.detach().numpy().T,
-            None if bias is None else bias.detach().numpy(),
-        )
 
     def numpy_layers(self):
         """The network in eval mode as numpy layers (see ``MLP.numpy_layers``)."""

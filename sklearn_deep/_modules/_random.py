@@ -128,7 +128,8 @@ class _CallSeeds:
     would synchronise the device at every batch).
     """
 
-    def __init__(self):
+    def __init__(self, module):
+        self.random = has_random_layers(module)  # the layers are fixed
         self._generator = None
         self._calls = 0
 
@@ -148,8 +149,8 @@ def seeded_call(seeds, module, device):
     thread at a time), the masks are the same for the same ``random_state``
     and never consume the caller's draws. Anything else runs as it is.
     """
-    generator = current_generator(device) if module.training else None
-    if generator is None or not has_random_layers(module):
+    generator = current_generator(device) if seeds.random and module.training else None
+    if generator is None:
         yield
         return
     with seeded_global_rng(seeds.next(generator), torch.device(device)):
