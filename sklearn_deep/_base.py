@@ -70,6 +70,10 @@ _HISTORY_ATTRIBUTES = {
     "epoch_seconds": "_epoch_seconds",
 }
 
+# early_stopping='auto' holds out a validation split of at least this many
+# samples, or none: the log-loss of fewer picked epochs by chance
+_AUTO_MIN_VALIDATION = 10
+
 # what scikit-learn 1.9's callback machinery keeps on the estimator during a
 # fit (its teardown needs them, so a failed fit's rollback keeps them)
 _CALLBACK_STATE = ("_callback_fit_ctx", "_skl_callbacks_to_teardown")
@@ -283,7 +287,7 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                     f"training runs in other processes. Set callbacks=None, or "
                     f"n_devices=None to use them."
                 )
-        if self.early_stopping and self.validation_fraction == 0:
+        if self.early_stopping is True and self.validation_fraction == 0:
             raise ValueError(
                 "early_stopping=True needs validation_fraction > 0 to hold out "
                 "a validation split; got validation_fraction=0."
@@ -303,6 +307,9 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
     # n_samples / 10 clipped to ``batch``; the epochs ``samples / n_samples``
     # clipped to ``epochs``. SMALL_DATA_BUDGET is that rule.
     _auto_budget = None
+
+    # what early stopping compares between epochs (_engine.TrainConfig.monitor)
+    _early_stopping_monitor = "score"
 
     def _effective_batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -386,11 +393,12 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         device = resolve_device(self.device)
         solver = self._resolved_solver()
         stochastic = solver in _engine.STOCHASTIC_SOLVERS
-        if incremental and self.early_stopping:
-            raise ValueError(
-                "partial_fit does not support early_stopping=True: there is no "
-                "held-out split across calls. Set early_stopping=False."
-            )
+        # as scikit-learn's MLP: early stopping holds out a split of one
+        # fit's data, so partial_fit (and the full-batch solvers) train
+        # without it
+        self._early_stopping_now = (
+            bool(self.early_stopping) and stochastic and not incremental
+        )
         fresh = not hasattr(self, "module_") or not (self.warm_start or incremental)
         if not fresh:
             self._check_same_network()
@@ -415,15 +423,16 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
 
         train = self._batch(inputs, y_encoded, weight)
         valid = None
-        if stochastic and self.early_stopping and not incremental:
+        split = self._early_stopping_split(y_encoded, n_samples)
+        if split is not None:
             # the two splits from the one converted copy of X: rows reordered
             # in place when that copy is ours, never a second copy of X
             train, valid = split_batch(
-                train,
-                *self._validation_split(y_encoded, n_samples),
-                in_place=writable_storage(inputs, given),
+                train, *split, in_place=writable_storage(inputs, given)
             )
             valid = valid.to(device)
+        # the task's target scaling, from the training split alone
+        train, valid = self._scale_targets(train, valid, fresh)
         train = train.to(device)
 
         if fresh:
@@ -435,8 +444,21 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
             self._optimizer = None
         self.module_.to(device)
         if fresh and hasattr(self.module_, "fit_statistics"):
-            # data-dependent layers (input standardisation): training split only
-            self.module_.fit_statistics(*unpadded_inputs(train.inputs))
+            # data-dependent layers (input scaling): the training split only,
+            # without its samples of weight 0 (as if they were not there)
+            statistics_inputs = unpadded_inputs(train.inputs)
+            if train.weight is not None and all(
+                isinstance(t, torch.Tensor)
+                and t.layout == torch.strided
+                and t.shape[0] == len(train.weight)  # rows are samples
+                for t in statistics_inputs
+            ):
+                keep = (train.weight > 0).nonzero()[:, 0]
+                if len(keep) < len(train.weight):
+                    statistics_inputs = tuple(
+                        t.index_select(0, keep.to(t.device)) for t in statistics_inputs
+                    )
+            self.module_.fit_statistics(*statistics_inputs)
         self._device = device
         self._fitted_precision = self.precision
         compiled = getattr(self, "_compiled", None)
@@ -490,6 +512,8 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                     self.module_, train, config, task
                 )
             self._keep_history(history)
+            if valid is not None and not incremental:
+                self._calibrate(valid)  # the task's, on the held-out split
         return self
 
     def _network_params(self):
@@ -566,7 +590,8 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
             shuffle=self.shuffle,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            early_stopping=self.early_stopping,
+            early_stopping=self._early_stopping_now,
+            monitor=self._early_stopping_monitor,
             penalty=penalty,
             precision=self.precision,
             verbose=bool(self.verbose),
@@ -589,7 +614,7 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
     def _history(self, fresh):
         """A fresh ``_engine.History``, or the one the fitted attributes hold."""
         if fresh or not hasattr(self, "loss_curve_"):
-            return _engine.History.fresh(self.early_stopping)
+            return _engine.History.fresh(self._early_stopping_now)
         return _engine.History(
             **{
                 field: getattr(self, name)
@@ -720,6 +745,27 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
                 f"set early_stopping=False."
             )
         return np.sort(train), np.sort(valid)
+
+    def _early_stopping_split(self, y_encoded, n_samples):
+        """The (train, validation) indices of early stopping, or None.
+
+        ``early_stopping='auto'`` holds out a split when it would have at
+        least ``_AUTO_MIN_VALIDATION`` samples and can be made (stratified,
+        for classes); else that fit trains without one, on scikit-learn's
+        training-loss rule. True always splits, or says why it cannot.
+        """
+        if not self._early_stopping_now:
+            return None
+        if isinstance(self.early_stopping, str):  # 'auto'
+            if n_samples * self.validation_fraction < _AUTO_MIN_VALIDATION:
+                self._early_stopping_now = False
+                return None
+            try:
+                return self._validation_split(y_encoded, n_samples)
+            except ValueError:  # a class too small to be split
+                self._early_stopping_now = False
+                return None
+        return self._validation_split(y_encoded, n_samples)
 
     @staticmethod
     def _batch(inputs, y_encoded, weight):

@@ -889,6 +889,9 @@ X : {array-like, sparse matrix} of shape (n_samples, n_features)
                 )
                 h[:rows], h[rows:] = chunk, chunk[0]
             for weight, bias, activation in layers:
+                if weight is None:  # an input layer: a new array
+                    h = activation(h)
+                    continue
                 h = h @ weight
                 if bias is not None:
                     h += bias
@@ -929,6 +932,12 @@ X : {array-like, sparse matrix} of shape (n_samples, n_features)
             else:
                 np.add(product, bias, out=out)
         return out if np.isfinite(out.sum()) else None
+
+    def fitted_width(self, est):
+        """The width of the network's input for the fitted estimator's X (a
+        loaded file's state, checked before the network is built), or None
+        where that state does not agree with itself."""
+        return est.n_features_in_
 
     def update_tags(self, tags):
         """The estimator's tags, with what this kind accepts."""

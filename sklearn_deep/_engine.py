@@ -153,6 +153,9 @@ class TrainConfig:
     tol: float = 1e-4
     n_iter_no_change: int = 10
     early_stopping: bool = False
+    # what early stopping compares: the validation 'score' (scikit-learn's
+    # rule) or the validation 'loss' (continuous, so no ties between epochs)
+    monitor: str = "score"
     penalty: Penalty = field(default_factory=Penalty)
     precision: str = "32"
     verbose: bool = False
@@ -226,8 +229,22 @@ class History:
             )
         return cls()
 
-    def improve(self, loss, score, config):
+    def improve(self, loss, score, config, valid_loss=None):
         """scikit-learn's MLP rule for one epoch; True when it is a new best."""
+        if config.early_stopping and config.monitor == "loss":
+            # the validation loss picks the best epoch and counts the epochs
+            # without improvement; validation_scores keeps the scores
+            self.validation_scores.append(score)
+            best = getattr(self, "_best_validation_loss", np.inf)
+            if valid_loss > best - config.tol:
+                self.no_improvement_count += 1
+            else:
+                self.no_improvement_count = 0
+            if valid_loss < best:
+                self._best_validation_loss = valid_loss
+                self.best_validation_score = score
+                return True
+            return False
         if config.early_stopping:
             self.validation_scores.append(score)
             if score < self.best_validation_score + config.tol:
@@ -238,6 +255,8 @@ class History:
                 self.best_validation_score = score
                 return True
             return False
+        if self.best_loss is None:  # after a fit with early stopping
+            self.best_loss = np.inf
         if loss > self.best_loss - config.tol:
             self.no_improvement_count += 1
         else:
@@ -704,7 +723,7 @@ class _StochasticRun:
             if history.validation_loss_curve is not None:
                 history.validation_loss_curve.append(valid_loss)
         history.epoch_seconds.append(time.perf_counter() - tic)
-        if history.improve(loss, score, config):
+        if history.improve(loss, score, config, valid_loss):
             self.best.save()
             self.kept_best = True
         if config.verbose:

@@ -51,6 +51,13 @@ class _Exported(torch.nn.Module):
         self.target = getattr(est, "_target_kind", None)  # None: a regressor
         self.single = bool(getattr(est, "_single_output", False))
         self.encode = _is_transformer(est)
+        scale = getattr(est, "_target_scale", None)  # regressors' target scaling
+        self.scaled = scale is not None
+        if self.scaled:
+            self.register_buffer("target_scale", torch.as_tensor(scale).float())
+            self.register_buffer(
+                "target_shift", torch.as_tensor(est._target_shift).float()
+            )
 
     def _network_inputs(self, X, lengths):
         x = X.float()
@@ -71,6 +78,8 @@ class _Exported(torch.nn.Module):
             return (self.network.encode(*self._network_inputs(X, lengths)).float(),)
         logits = self.network(*self._network_inputs(X, lengths)).float()
         if self.target is None:
+            if self.scaled:  # back to the target's units
+                logits = logits * self.target_scale + self.target_shift
             return (logits[:, 0] if self.single else logits,)
         if self.target == "binary":
             p = torch.sigmoid(logits)
@@ -169,6 +178,9 @@ def to_onnx(estimator, X_sample, *, opset=None):
         If the estimator is not fitted.
     TypeError
         If ``classes_`` mixes labels of several types.
+    ValueError
+        If the estimator encodes categorical columns itself
+        (``categorical_features``): export a pipeline that encodes them.
 
     See Also
     --------
@@ -214,6 +226,16 @@ def _export(estimator, X_sample, *, opset=None, full_lengths=False):
         ) from exc
 
     check_is_fitted(estimator, "module_")
+    if getattr(estimator, "_categories", None) is not None:
+        columns = np.flatnonzero(estimator.is_categorical_).tolist()
+        raise ValueError(
+            f"{type(estimator).__name__} was fitted with categorical columns "
+            f"(at {columns}), which it one-hot encodes before the network; an "
+            f"ONNX graph takes one numeric tensor. To export, encode them in "
+            f"the pipeline instead (a ColumnTransformer with OneHotEncoder, "
+            f"then this estimator with categorical_features=None) and export "
+            f"the pipeline with sklearn_deep.onnx.register and skl2onnx."
+        )
     opset = OPSET if opset is None else int(opset)
     inputs, with_lengths = _sample_inputs(estimator, X_sample)
     if inputs[0].shape[0] < 2:  # a traced batch of one could fix the batch axis

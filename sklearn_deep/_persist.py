@@ -726,7 +726,15 @@ def _check_fitted_names(cls, params, fitted, path):
 # the fitted attributes that say how large the network is
 _SIZE_ATTRIBUTES = ("_module_inputs", "n_features_in_", "n_outputs_", "input_shape_")
 # and what a classifier's predict needs of its label encoding
-_CHECKED_ATTRIBUTES = (*_SIZE_ATTRIBUTES, "classes_", "_target_kind")
+# the input kind's own fitted description of how X becomes the network's
+# input (tables: categorical columns, scaled columns, missing-value columns)
+_INPUT_ATTRIBUTES = ("is_categorical_", "_categories", "_n_scaled", "_missing_columns")
+_CHECKED_ATTRIBUTES = (
+    *_SIZE_ATTRIBUTES,
+    *_INPUT_ATTRIBUTES,
+    "classes_",
+    "_target_kind",
+)
 
 
 def _decode_sizes(decoder, fitted):
@@ -746,7 +754,8 @@ def _check_sizes(est, path):
     shape = inputs if isinstance(inputs, tuple) else (inputs,)
     fine = _positive_int(sizes.get("n_outputs_")) and all(map(_positive_int, shape))
     if type(est)._input_kind.name == "table" and "n_features_in_" in sizes:
-        fine = fine and sizes["n_features_in_"] == inputs  # the fast predict path
+        # the width X becomes (the fast predict path reads it too)
+        fine = fine and type(est)._input_kind.fitted_width(est) == inputs
     if "input_shape_" in sizes:
         fine = fine and sizes["input_shape_"] == inputs
     if hasattr(est, "classes_") or hasattr(est, "_target_kind"):  # classifiers

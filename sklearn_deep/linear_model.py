@@ -491,6 +491,11 @@ class LinearRegression(RegressorTaskMixin, _BaseLinear):
         self.compile = compile
         self.n_devices = n_devices
 
+    def _scales_targets(self):
+        # the least-squares solvers are exact at any scale, and coef_ and
+        # intercept_ stay in the target's units
+        return False
+
     @property
     def coef_(self):
         weight = self._weight_and_bias()[0]

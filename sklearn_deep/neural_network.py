@@ -1,7 +1,8 @@
 """Multilayer perceptrons: drop-in replacements for scikit-learn's MLP."""
 
 from sklearn_deep._base import BaseDeepEstimator, positive_ints, shared_constraints
-from sklearn_deep._modules import MLP
+from sklearn_deep._frames import FrameInput
+from sklearn_deep._modules import MLP, PeriodicEmbedding, TableScaler
 from sklearn_deep._task import ClassifierTaskMixin, RegressorTaskMixin
 from sklearn_deep.utils._compat import StrOptions
 from sklearn_deep.utils._docstring import Param, fill_doc
@@ -15,6 +16,62 @@ _PARAMETERS = {
     "activation": Param("{options}", "Activation of the hidden layers."),
     "dropout": Param(
         "float", "Dropout probability after each hidden layer, in [0, 1)."
+    ),
+    "input_scaling": Param(
+        "{options}",
+        """\
+How the network's input layer scales the numeric columns, with
+statistics of the training split: ``'robust'`` centres each on its median,
+divides by its interquartile range and clips smoothly,
+``z / sqrt(1 + (z / 3)^2)``, as RealMLP does (outliers and heavy tails no
+longer dominate); ``'standard'`` is a
+:class:`~sklearn.preprocessing.StandardScaler`; None passes them as they
+are. One-hot columns of categorical features are not scaled; sparse input
+is never centred.""",
+    ),
+    "batch_size": Param(
+        "int or 'auto'",
+        """\
+Mini-batch size. ``'auto'`` follows the size of the training set:
+``n_samples / 10``, clipped to [8, 64] (tables learn best from many small
+steps; scikit-learn's ``'auto'`` is ``min(200, n_samples)``).""",
+    ),
+    "early_stopping": Param(
+        "bool or 'auto'",
+        """\
+Whether to hold out ``validation_fraction`` of the training data, keep
+the weights of the epoch with the lowest validation loss, and stop when
+that loss has not improved by at least ``tol`` for ``n_iter_no_change``
+consecutive epochs (scikit-learn compares the validation score, whose
+ties over epochs kept an under-trained one; ``validation_scores_`` still
+holds the scores). ``'auto'`` does so when the split would hold at least
+10 samples and can be stratified, and otherwise trains on the training
+loss as with False. Only for the stochastic solvers, and not in
+``partial_fit`` (as scikit-learn's).""",
+    ),
+    "numerical_embedding": Param(
+        "{'pbld'} or None",
+        """\
+Whether each numeric column enters the network through a numerical
+embedding: ``'pbld'`` is RealMLP's periodic embedding (16 learned
+frequencies per column, mapped to 3 values, beside the column itself),
+with which a column can carry thresholds and bumps into the first layer;
+None feeds the scaled columns as they are.""",
+    ),
+    "categorical_features": Param(
+        "{'from_dtype'}, array-like of int, str or bool, or None",
+        """\
+Which columns are categorical, as in
+:class:`~sklearn.ensemble.HistGradientBoostingClassifier`:
+``'from_dtype'`` takes a DataFrame's pandas ``category``, string and
+object columns; or a bool mask, column indices, or (with a DataFrame)
+column names; None: no column. Each categorical column is one-hot encoded
+inside the estimator, with the categories seen in fit (the 100 most
+frequent); a category not seen in fit is encoded as all zeros, as
+``OneHotEncoder(handle_unknown='ignore')`` does, and a missing category
+gets its own column when fit saw one. Missing numeric values (NaN) are
+replaced by the training median (after scaling, 0), with an indicator
+column for each column that had missing values in fit.""",
     ),
 }
 
@@ -45,6 +102,21 @@ out_activation_ : str
 _document_regressor = fill_doc(
     {
         **_PARAMETERS,
+        "normalize_y": Param(
+            "bool",
+            """\
+Whether the targets are standardised inside the fit (each target's mean
+and standard deviation on the training split, weighted by
+``sample_weight``; with ``loss='poisson'``, divided by its mean, keeping
+the log link) and predictions mapped back to the target's units, as
+:class:`~sklearn.compose.TransformedTargetRegressor` with a
+``StandardScaler`` would. The network's outputs start near zero: a target
+in the thousands trains for hundreds of epochs unscaled. ``loss_``,
+``best_loss_`` and ``loss_curve_`` are then in the units of the
+standardised target (multiply by the variance of y for one target's
+units); ``validation_scores_`` (R^2) does not depend on the scale. False
+is scikit-learn's MLPRegressor.""",
+        ),
         "loss": Param(
             "{options}",
             """\
@@ -61,12 +133,15 @@ only here: scikit-learn's takes it as the first positional argument.""",
 _document_classifier = fill_doc(
     {
         **_PARAMETERS,
-        "batch_size": Param(
-            "int or 'auto'",
+        "calibration": Param(
+            "{'temperature'} or None",
             """\
-Mini-batch size. ``'auto'`` follows the size of the training set:
-``n_samples / 10``, clipped to [8, 256] (small data learns best from many
-small steps; scikit-learn's ``'auto'`` is ``min(200, n_samples)``).""",
+How ``predict_proba`` is calibrated after training, on the
+early-stopping split (so only with ``early_stopping=True``):
+``'temperature'`` divides the logits by one temperature, fitted to
+minimise that split's log-loss (Guo et al., 2017; the fitted
+``temperature_``), which leaves every predicted label as it was; None
+keeps the network's own probabilities.""",
         ),
     },
     mlp_attributes=_ATTRIBUTES,
@@ -77,8 +152,29 @@ class _BaseMLP(BaseDeepEstimator):
     _parameter_constraints: dict = {
         **BaseDeepEstimator._parameter_constraints,
         **shared_constraints("hidden_layer_sizes", "activation", "dropout"),
+        "input_scaling": [StrOptions({"robust", "standard"}), None],
+        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+        "numerical_embedding": [StrOptions({"pbld"}), None],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
     }
-    _module_params = ("hidden_layer_sizes", "activation", "dropout")
+    _module_params = (
+        "hidden_layer_sizes",
+        "activation",
+        "dropout",
+        "input_scaling",
+        "categorical_features",
+        "numerical_embedding",
+    )
+    # DataFrames with categorical columns and missing values, or plain arrays
+    _input_kind = FrameInput()
+    # the best epoch by validation loss: accuracy on a small split ties over
+    # many epochs, and the first of them was kept, under-trained
+    _early_stopping_monitor = "loss"
+    # Better by default, measured on 14 real tables (docs/tabular.md): two
+    # hidden layers of 256, early stopping on a tenth of the data with the
+    # best epoch kept, and batches of a tenth of the data between 8 and 64
+    # (many small steps on small tables); at scikit-learn's MLP's CPU cost
+    _auto_budget = {"batch": (8, 64)}
 
     def __init__(
         self,
@@ -112,6 +208,9 @@ class _BaseMLP(BaseDeepEstimator):
         precision="32",
         compile=False,
         n_devices=None,
+        input_scaling="robust",
+        categorical_features="from_dtype",
+        numerical_embedding=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -142,6 +241,9 @@ class _BaseMLP(BaseDeepEstimator):
         self.precision = precision
         self.compile = compile
         self.n_devices = n_devices
+        self.input_scaling = input_scaling
+        self.categorical_features = categorical_features
+        self.numerical_embedding = numerical_embedding
 
     def _hidden_sizes(self):
         return positive_ints(
@@ -153,12 +255,26 @@ class _BaseMLP(BaseDeepEstimator):
         self._hidden_sizes()
 
     def _build_module(self, n_features_in, n_outputs):
+        input_layer = embedding = None
+        if hasattr(self, "_n_scaled"):  # (files saved before 0.6 have none)
+            input_layer = TableScaler(
+                n_features_in,
+                self._n_scaled,
+                self.input_scaling,
+                missing=self._missing_columns,
+            )
+            if self.numerical_embedding == "pbld":
+                embedding = PeriodicEmbedding(
+                    input_layer.n_features_out, self._n_scaled
+                )
         return MLP(
             n_features_in,
             self._hidden_sizes(),
             n_outputs,
             activation=self.activation,
             dropout=self.dropout,
+            input_layer=input_layer,
+            embedding=embedding,
         )
 
     @property
@@ -254,24 +370,18 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
     _parameter_constraints: dict = {
         **_BaseMLP._parameter_constraints,
         **shared_constraints("class_weight"),
+        "calibration": [StrOptions({"temperature"}), None],
     }
-
-    # Better by default, measured on ten real tables and flattened signals
-    # (docs/accuracy.md): three hidden layers of 256 with dropout 0.15, a
-    # cosine schedule over max_iter epochs, and batches of a tenth of the
-    # data between 8 and 256 (many small steps on small data), as RealMLP
-    # (Holzmueller et al. 2024) chooses. The regressor keeps scikit-learn's.
-    _auto_budget = {"batch": (8, 256)}
 
     def __init__(
         self,
-        hidden_layer_sizes=(256, 256, 256),
+        hidden_layer_sizes=(256, 256),
         activation="relu",
         *,
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
-        learning_rate="cosine",
+        learning_rate="constant",
         learning_rate_init=0.001,
         power_t=0.5,
         max_iter=200,
@@ -282,20 +392,24 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
         warm_start=False,
         momentum=0.9,
         nesterovs_momentum=True,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
-        dropout=0.15,
+        dropout=0.0,
         device="auto",
         callbacks=None,
         precision="32",
         compile=False,
         n_devices=None,
+        input_scaling="robust",
+        categorical_features="from_dtype",
+        numerical_embedding=None,
         class_weight=None,
+        calibration="temperature",
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -327,8 +441,15 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
             precision=precision,
             compile=compile,
             n_devices=n_devices,
+            input_scaling=input_scaling,
+            categorical_features=categorical_features,
+            numerical_embedding=numerical_embedding,
         )
         self.class_weight = class_weight
+        self.calibration = calibration
+
+    def _calibration(self):
+        return self.calibration
 
 
 @_document_regressor
@@ -375,11 +496,12 @@ class MLPRegressor(RegressorTaskMixin, _BaseMLP):
     _parameter_constraints: dict = {
         **_BaseMLP._parameter_constraints,
         "loss": [StrOptions({"squared_error", "poisson"})],
+        "normalize_y": ["boolean"],
     }
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
+        hidden_layer_sizes=(256, 256),
         activation="relu",
         *,
         loss="squared_error",
@@ -397,7 +519,7 @@ class MLPRegressor(RegressorTaskMixin, _BaseMLP):
         warm_start=False,
         momentum=0.9,
         nesterovs_momentum=True,
-        early_stopping=False,
+        early_stopping="auto",
         validation_fraction=0.1,
         beta_1=0.9,
         beta_2=0.999,
@@ -410,6 +532,10 @@ class MLPRegressor(RegressorTaskMixin, _BaseMLP):
         precision="32",
         compile=False,
         n_devices=None,
+        input_scaling="robust",
+        categorical_features="from_dtype",
+        numerical_embedding=None,
+        normalize_y=True,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -441,5 +567,12 @@ class MLPRegressor(RegressorTaskMixin, _BaseMLP):
             precision=precision,
             compile=compile,
             n_devices=n_devices,
+            input_scaling=input_scaling,
+            categorical_features=categorical_features,
+            numerical_embedding=numerical_embedding,
         )
         self.loss = loss
+        self.normalize_y = normalize_y
+
+    def _scales_targets(self):
+        return self.normalize_y

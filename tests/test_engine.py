@@ -58,12 +58,18 @@ def test_tol_stops_training_like_sklearn(iris):
 def test_early_stopping_restores_best_weights(cancer):
     X, y = cancer
     params = dict(
-        early_stopping=True, max_iter=200, n_iter_no_change=5, validation_fraction=0.2
+        early_stopping=True,
+        max_iter=200,
+        n_iter_no_change=5,
+        validation_fraction=0.2,
+        learning_rate_init=0.01,
+        tol=0.0,
     )
     clf = small_mlp(**params).fit(X, y)
     assert clf.best_loss_ is None
     assert len(clf.validation_scores_) == clf.n_iter_ < 200
-    best_epoch = int(np.argmax(clf.validation_scores_)) + 1
+    # the MLPs keep the epoch of least validation loss
+    best_epoch = int(np.argmin(clf._validation_loss_curve)) + 1
     assert 1 < best_epoch < clf.n_iter_
     # a twin fit that ends at the best epoch has the weights that were restored
     twin = small_mlp(**{**params, "max_iter": best_epoch}).fit(X, y)

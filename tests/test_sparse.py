@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from _estimator_cases import CLASSES, family, make
+from _estimator_cases import CLASSES, as_sparse_fit, family, make
 from sklearn.base import is_classifier
 
 from sklearn_deep.callbacks import Callback
@@ -50,7 +50,9 @@ def _sparse_data(cls, n=80, p=300, seed=0):
 
 
 def _make(cls, option, **params):
-    return make(cls, **{**OPTIONS[option], "max_iter": 5, **params})
+    return make(
+        cls, **{**as_sparse_fit(cls), **OPTIONS[option], "max_iter": 5, **params}
+    )
 
 
 def _fit(est, X, y, **kwargs):

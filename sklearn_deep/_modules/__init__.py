@@ -2,7 +2,14 @@
 
 from sklearn_deep._modules._autoencoder import AutoEncoderNetwork
 from sklearn_deep._modules._conv import ConvNet
-from sklearn_deep._modules._mlp import ACTIVATIONS, MLP, LinearModel, Standardize
+from sklearn_deep._modules._mlp import (
+    ACTIVATIONS,
+    MLP,
+    LinearModel,
+    PeriodicEmbedding,
+    Standardize,
+    TableScaler,
+)
 from sklearn_deep._modules._random import (
     Dropout,
     current_generator,
@@ -33,7 +40,9 @@ __all__ = [
     "MLP",
     "RecurrentNetwork",
     "StackedRecurrent",
+    "PeriodicEmbedding",
     "Standardize",
+    "TableScaler",
     "current_generator",
     "seeded_global_rng",
     "use_generators",

@@ -100,10 +100,25 @@ class MLP(nn.Module):
     """
 
     def __init__(
-        self, n_features_in, hidden_sizes, n_outputs, activation="relu", dropout=0.0
+        self,
+        n_features_in,
+        hidden_sizes,
+        n_outputs,
+        activation="relu",
+        dropout=0.0,
+        input_layer=None,
+        embedding=None,
     ):
         super().__init__()
         self.activation = activation
+        # a TableScaler (or None): scaling, NaN and its indicator columns
+        self.input_layer = input_layer
+        if input_layer is not None:
+            n_features_in = input_layer.n_features_out
+        # a PeriodicEmbedding (or None) of the scaled columns
+        self.embedding = embedding
+        if embedding is not None:
+            n_features_in = embedding.n_features_out
         sizes = [n_features_in, *hidden_sizes]
         layers = []
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
@@ -135,16 +150,31 @@ class MLP(nn.Module):
         """
         if self.activation not in NUMPY_ACTIVATIONS:
             return None
-        return numpy_copies(
+        layers = numpy_copies(
             self,
             lambda: [
                 (layer, None if layer is self.head else self.activation)
                 for layer in self.linear_layers()
             ],
         )
+        front = [
+            (None, None, layer.numpy_forward)
+            for layer in (self.input_layer, self.embedding)
+            if layer is not None
+        ]
+        return [*front, *layers]
+
+    def fit_statistics(self, x, lengths=None):
+        """The input layer's statistics, from the training inputs."""
+        if self.input_layer is not None:
+            self.input_layer.fit_statistics(x)
 
     def forward(self, x):
         # (N, n_features_in) -> (N, n_outputs)
+        if self.input_layer is not None:
+            x = self.input_layer(x)  # (N, n_features_in) -> (N, n_features_out)
+        if self.embedding is not None:
+            x = self.embedding(x)  # (N, F) -> (N, F + embedded columns)
         if x.layout == torch.sparse_csr:  # sparse rows: the first layer's own
             layers = [*self.hidden, self.head]  # product and gradient
             x = linear(layers[0], x)
@@ -252,3 +282,195 @@ class Standardize(nn.Module):
             return (x - self.mean) / self.scale
         shape = (1, -1) + (1,) * (x.ndim - 2)
         return (x - self.mean.view(shape)) / self.scale.view(shape)
+
+
+class TableScaler(nn.Module):
+    """The input layer of a table: scaling, smooth clipping and missing values.
+
+    The first ``n_scaled`` columns (the numeric ones; one-hot columns follow
+    and pass unchanged) are centred and scaled with statistics set by
+    ``fit_statistics`` from the training inputs:
+
+    - ``'robust'``: ``(x - median) / IQR`` (half the range where the IQR is
+      0, left unscaled where that is 0 too), then the smooth clip
+      ``z / sqrt(1 + (z / 3) ** 2)``, as RealMLP's preprocessing
+      (Holzmüller et al., 2024): heavy tails and outliers no longer dominate
+      the first layer, and the clip is smooth, so values keep their order;
+    - ``'standard'``: ``(x - mean) / std``, as a ``StandardScaler``;
+    - None: as they are.
+
+    A missing value (NaN) becomes 0 after scaling (the median, or mean) and
+    each column of ``missing`` (those with NaN in fit) adds an indicator
+    column, 1 where its value was missing, after all the input columns.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input.
+    n_scaled : int
+        How many of the first columns are scaled.
+    method : {'robust', 'standard'} or None
+        The scaling.
+    missing : sequence of int, default=()
+        Columns that get a missing-value indicator.
+    """
+
+    def __init__(self, n_features, n_scaled, method, missing=()):
+        super().__init__()
+        self.method = method
+        self.n_scaled = int(n_scaled)
+        self.n_features_out = int(n_features) + len(missing)
+        self.register_buffer("center", torch.zeros(self.n_scaled))
+        self.register_buffer("factor", torch.ones(self.n_scaled))
+        self.register_buffer(
+            "missing", torch.as_tensor(list(missing), dtype=torch.long)
+        )
+
+    @torch.no_grad()
+    def fit_statistics(self, x, max_rows=100_000):
+        if self.method is None or self.n_scaled == 0 or x.layout != torch.strided:
+            return
+        # quantiles of up to max_rows evenly spaced rows (torch.quantile
+        # refuses inputs over 16M values)
+        step = max(1, -(-x.shape[0] // max_rows))
+        x = x[::step, : self.n_scaled].double()
+        if self.method == "standard":
+            center = torch.nanmean(x, 0)
+            spread = torch.nanmean((x - center) ** 2, 0).sqrt()
+            spread = torch.where(spread > 1e-6 * (1 + center.abs()), spread, 0.0)
+        else:
+            center = torch.nanmedian(x, 0).values
+            q = torch.nanquantile(x, torch.tensor([0.25, 0.75], dtype=x.dtype), 0)
+            spread = q[1] - q[0]
+            filled = torch.where(torch.isnan(x), center, x)
+            half_range = 0.5 * (filled.amax(0) - filled.amin(0))
+            spread = torch.where(spread > 0, spread, half_range)
+        center = torch.nan_to_num(center, nan=0.0)  # a column all NaN in fit
+        spread = torch.nan_to_num(spread, nan=0.0)
+        self.center.copy_(center)
+        self.factor.copy_(torch.where(spread > 0, 1.0 / spread, 1.0))
+
+    def forward(self, x):
+        # (N, F) -> (N, F + n_missing)
+        if x.layout != torch.strided:  # sparse rows pass as they are
+            return x
+        k = self.n_scaled
+        z = (x[:, :k] - self.center) * self.factor
+        if self.method == "robust":
+            z = z * torch.rsqrt(1 + z * z / 9.0)
+        if k < x.shape[1]:
+            z = torch.cat([z, x[:, k:]], 1)
+        nan = torch.isnan(z)
+        z = torch.where(nan, torch.zeros_like(z), z)
+        if len(self.missing):
+            z = torch.cat([z, nan[:, self.missing].to(z.dtype)], 1)
+        return z
+
+    def numpy_forward(self, x):
+        """``forward`` in numpy on a float32 array; a new array."""
+        k = self.n_scaled
+        center, factor = _numpy_buffers(self)
+        z = np.empty((x.shape[0], self.n_features_out), np.float32)
+        head = z[:, :k]
+        np.subtract(x[:, :k], center, out=head)
+        head *= factor
+        if self.method == "robust":
+            head /= np.sqrt(1 + head * head / np.float32(9.0))
+        z[:, k : x.shape[1]] = x[:, k:]
+        values = z[:, : x.shape[1]]
+        nan = np.isnan(values)
+        if nan.any():
+            values[nan] = 0
+        missing = self.missing.numpy()
+        if len(missing):
+            z[:, x.shape[1] :] = nan[:, missing]
+        return z
+
+
+def _numpy_buffers(layer):
+    """The scaler's statistics as float32 numpy arrays, kept while unchanged."""
+    key = tuple((t.data_ptr(), t._version) for t in (layer.center, layer.factor))
+    cached = layer.__dict__.get("_numpy_cache")
+    if cached is None or cached[0] != key:
+        cached = layer.__dict__["_numpy_cache"] = (
+            key,
+            (
+                layer.center.detach().numpy().copy(),
+                layer.factor.detach().numpy().copy(),
+            ),
+        )
+    return cached[1]
+
+
+class PeriodicEmbedding(nn.Module):
+    """Numerical embeddings of the first ``n_embedded`` columns (PBLD).
+
+    RealMLP's periodic embedding (Holzmüller et al., 2024, after Gorishniy
+    et al., 2022): each embedded column ``x_j`` becomes
+    ``[x_j, cos(2 pi (w_j x_j + b_j)) @ V_j + c_j]``, 16 frequencies ``w_j``
+    (initially N(0, 0.1)) mapped to ``n_dims - 1`` values per column; the
+    other columns (one-hot, indicators) pass after them unchanged. A column
+    can then carry thresholds and bumps into the first dense layer, which a
+    plain linear input cannot. The frequencies and the small maps are
+    parametrised at a tenth of their value, so that Adam moves them ten
+    times slower than the dense layers, as RealMLP's learning-rate factor.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input.
+    n_embedded : int
+        How many of the first columns are embedded.
+    n_frequencies : int, default=16
+    n_dims : int, default=4
+        Width of each embedded column's output, itself included.
+    """
+
+    scale = 0.1
+
+    def __init__(self, n_features, n_embedded, n_frequencies=16, n_dims=4):
+        super().__init__()
+        self.n_embedded = int(n_embedded)
+        self.n_features_out = int(n_features) + self.n_embedded * (n_dims - 1)
+        k = self.n_embedded
+        self.frequency = nn.Parameter(torch.empty(k, n_frequencies))
+        self.phase = nn.Parameter(torch.empty(k, n_frequencies))
+        self.weight = nn.Parameter(torch.empty(k, n_frequencies, n_dims - 1))
+        self.bias = nn.Parameter(torch.empty(k, n_dims - 1))
+        self._init_weights()
+
+    @torch.no_grad()
+    def _init_weights(self):
+        # stored at 1 / scale of their value (see the class docstring)
+        nn.init.normal_(self.frequency, 0.0, 0.1 / self.scale)
+        nn.init.uniform_(self.phase, -math.pi / self.scale, math.pi / self.scale)
+        bound = 1 / math.sqrt(self.frequency.shape[1]) / self.scale
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        # (N, F) -> (N, F + n_embedded * (n_dims - 1))
+        k = self.n_embedded
+        if k == 0 or x.layout != torch.strided:
+            return x
+        s = self.scale
+        head = x[:, :k]
+        angles = 2 * math.pi * (head.unsqueeze(-1) * (s * self.frequency))
+        periodic = torch.cos(angles + s * self.phase)  # (N, k, n_frequencies)
+        # (k, N, n_freq) @ (k, n_freq, d) -> (k, N, d) -> (N, k * d)
+        mapped = torch.bmm(periodic.transpose(0, 1), s * self.weight)
+        mapped = (mapped.transpose(0, 1) + s * self.bias).flatten(1)
+        return torch.cat([x, mapped], 1)
+
+    def numpy_forward(self, x):
+        """``forward`` in numpy on a float32 array; a new array."""
+        k = self.n_embedded
+        s = np.float32(self.scale)
+        frequency, phase, weight, bias = (
+            s * t.detach().numpy()
+            for t in (self.frequency, self.phase, self.weight, self.bias)
+        )
+        angles = (2 * np.pi * x[:, :k, None]) * frequency + phase
+        periodic = np.cos(angles, dtype=np.float32)
+        mapped = np.einsum("nkf,kfd->nkd", periodic, weight) + bias
+        return np.concatenate([x, mapped.reshape(len(x), -1)], 1, dtype=np.float32)
