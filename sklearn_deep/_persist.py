@@ -58,6 +58,11 @@ _DTYPE = re.compile(r"[<>|=]?[biufcmMUSO][0-9]{0,4}(\[[a-zA-Z]{1,2}\])?")
 # what a fitted attribute may be called: scikit-learn's ``name_`` or private
 # ``_name``; never a dunder
 _FITTED_NAME = re.compile(r"[a-z][a-z0-9_]*_|_[a-z][a-z0-9_]*")
+# how deeply the JSON description may nest lists and objects. ``save`` writes
+# at most 12 levels (an optimizer's state: maps of maps of arrays, each map a
+# tagged list of pairs); decoding recurses in Python, about two frames a level,
+# so 500 levels of a forged file ran out of stack inside ``load``
+_MAX_DEPTH = 64
 
 
 class LoadError(ValueError):
@@ -559,7 +564,31 @@ def _read(path):
         ) from exc
     if not isinstance(document, dict):
         raise LoadError(f"{path!r} has a damaged sklearn_deep description.")
+    depth = _nesting_depth(document, _MAX_DEPTH)
+    if depth > _MAX_DEPTH:
+        raise LoadError(
+            f"{path!r} has a damaged or forged sklearn_deep description: it nests "
+            f"lists or objects more than {_MAX_DEPTH} levels deep, where save "
+            f"writes at most {_MAX_DEPTH}. Save the estimator again."
+        )
     return document, shapes
+
+
+def _nesting_depth(value, limit):
+    """How deeply ``value`` nests lists and dicts, counted without recursion
+    and only up to ``limit + 1`` (a forged file may nest thousands deep)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if not isinstance(value, list | dict):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        items = value.values() if isinstance(value, dict) else value
+        stack.extend((item, depth + 1) for item in items)
+    return deepest
 
 
 class _LazyTensors:
@@ -694,6 +723,12 @@ def _rebuilding(path, name):
         raise LoadError(
             f"{path!r} describes a {name} that cannot be rebuilt: {exc}. Save "
             f"the estimator again."
+        ) from None
+    except RecursionError:  # a caller already deep in its own stack
+        raise LoadError(
+            f"{path!r} describes a {name} too deeply nested to rebuild from "
+            f"this call's stack depth; the file is damaged or forged, or load "
+            f"it from a shallower call."
         ) from None
 
 

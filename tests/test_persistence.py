@@ -429,6 +429,35 @@ def test_load_refuses_a_damaged_description(saved):
         sklearn_deep.load(saved)
 
 
+def _nested(depth):
+    value = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("depth", [100, 500, 990])
+@pytest.mark.parametrize("where", ["params", "fitted"])
+def test_load_refuses_deeply_nested_descriptions(saved, where, depth):
+    # 500 to 990 levels parse as JSON but ran out of stack while decoding: a
+    # RecursionError, which an ``except ValueError`` around a load let through
+    key = {"params": "alpha", "fitted": "extra_"}[where]
+    with safe_open(saved, framework="pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        document = json.loads(f.metadata()["sklearn_deep"])
+    document[where][key] = "NESTED"
+    # written as text: json.dumps itself runs out of stack at these depths
+    text = json.dumps(document).replace('"NESTED"', "[" * depth + "1" + "]" * depth)
+    save_file(tensors, saved, metadata={"sklearn_deep": text})
+    with pytest.raises(_persist.LoadError, match="damaged"):
+        sklearn_deep.load(saved)
+
+
+def test_negative_control_a_nested_fitted_value_loads(saved):
+    _rewrite(saved, lambda d: d["fitted"].update({"extra_": _nested(20)}))
+    assert sklearn_deep.load(saved).extra_ == _nested(20)
+
+
 def test_load_refuses_other_files(tmp_path):
     plain = tmp_path / "plain.safetensors"
     save_file({"w": torch.zeros(2)}, plain)
