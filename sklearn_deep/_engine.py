@@ -412,6 +412,33 @@ def _call_of(module):
     return call
 
 
+# whether this process was told what compile costs on a CPU
+_CPU_COMPILE_NOTED = False
+
+
+def note_compile_on_cpu(name, backend):
+    """Say once per process what ``compile`` costs on a CPU.
+
+    Measured on one thread of the development machines: the first fit of a
+    small MLP with compile=True spent 30-150 s of CPU generating code, each
+    new predict batch shape compiled again, and small dense networks then ran
+    0.55-0.62x as fast as uncompiled (``benchmarks.run --cases compile``).
+    """
+    global _CPU_COMPILE_NOTED
+    if _CPU_COMPILE_NOTED:
+        return
+    _CPU_COMPILE_NOTED = True
+    warn(
+        f"{name}: compile={backend!r} on a CPU. The first fit spends 30 s or "
+        f"more of CPU building the compiled network (30-150 s measured for "
+        f"small MLPs), predict compiles again for new batch shapes, and on one "
+        f"CPU thread small dense networks then ran at 0.55-0.62x the speed of "
+        f"uncompiled ones: it pays for convolutions and on GPUs. Set "
+        f"compile=False to skip it. (This note is shown once per process.)",
+        UserWarning,
+    )
+
+
 class CompiledForward:
     """A module's forward pass through :func:`torch.compile`, or eager.
 
