@@ -465,6 +465,8 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         if not self.compile:
             self._compiled = None
         elif compiled is None or compiled.module is not self.module_:
+            if device.type == "cpu":
+                _engine.note_compile_on_cpu(type(self).__name__, self.compile)
             self._compiled = _engine.CompiledForward(
                 self.module_, self.compile, type(self).__name__
             )

@@ -767,8 +767,9 @@ def _y_kwargs(est):
     return {"multi_output": True, "y_numeric": not is_classifier(est)}
 
 
-# numpy predicts whole groups of this many rows (see TableInput.fast_layers)
-_MIN_NUMPY_ROWS = 4
+# numpy predicts in blocks of this many rows, every BLAS call on one block
+# (see TableInput.fast_layers)
+_NUMPY_BLOCK_ROWS = 8
 # rows per chunk of the numpy forward: a 256-wide layer's activations (1 MB)
 # stay in cache; 1024 was the fastest of 256-20,000 for a 256-256 MLP
 _NUMPY_CHUNK_ROWS = 1024
@@ -851,21 +852,25 @@ X : {array-like, sparse matrix} of shape (n_samples, n_features)
         """The output of a dense network (``numpy_layers()``), or None.
 
         Plain arrays (those of ``fast_inputs``) on the CPU, in numpy, with the
-        layers' C-ordered copies (``numpy_copies``): one affine layer on 512
-        rows or more in one BLAS call (``fast_affine``), anything else in
-        chunks of ``_NUMPY_CHUNK_ROWS``. Through torch, per-layer dispatch
-        dominated small batches (a 256-256 MLP took 93 µs for one row, 27 µs
-        here) and bulk predicts ran at the same speed (47 ms for 20,000 rows
-        against 44 ms here). A row's outputs are the same alone and in any
-        batch: each chunk is padded to a multiple of ``_MIN_NUMPY_ROWS`` rows
-        with copies of its first (alone a row takes OpenBLAS's matrix-vector
-        kernel, and a partial group of 4 rows another kernel, each rounding
-        differently), and with C-ordered weights every batch size and order
-        of the rows then gave the same outputs.
+        layers' C-ordered copies (``numpy_copies``), the rows in blocks of
+        ``_NUMPY_BLOCK_ROWS`` (the last one filled up with copies of its first
+        row) and every layer one ``matmul`` over the stack of blocks: each
+        BLAS call multiplies one block, so a row's outputs are computed by the
+        same kernel in the same order alone and in any batch or order of rows,
+        whatever BLAS picks on the machine at hand. One BLAS call over all the
+        rows (as before) let BLAS pick its kernel by the row count: a
+        LinearRegression row alone (matrix-vector kernel) and in a batch of 20
+        differed by 1 float32 ulp (2.4e-7), which scikit-learn's invariance
+        checks (rtol 1e-7) refuse, and padding to groups of 4 rows matched
+        only the kernels of one machine. 8 rows: a whole number of register
+        tiles of the usual kernels. Measured on one thread of the development
+        machine, 20,000 rows: a 256-256 MLP in 50 ms (46 ms in one call per
+        1024 rows), a 100-feature linear model into 10 outputs in 0.76 ms
+        (0.85 ms in one ``sgemm``), one row of the MLP in 22 µs. Larger
+        networks go in chunks of ``_NUMPY_CHUNK_ROWS`` rows, whose activations
+        stay in cache; a linear model in one chunk. Through torch, per-layer
+        dispatch dominated small batches (93 µs for one row of the MLP).
         """
-        # (OpenBLAS computes X @ W as (W.T @ X.T).T: X's rows are its N side,
-        # which its x86 kernels unroll by 4; a row in a partial group of 4
-        # took another kernel and another rounding. Hence whole groups.)
         precision = getattr(est, "_fitted_precision", "32")
         if precision != "32" or getattr(est, "_compiled", None) is not None:
             return None
@@ -875,62 +880,38 @@ X : {array-like, sparse matrix} of shape (n_samples, n_features)
         layers = layers()
         if layers is None:
             return None
-        n = plain.shape[0]
-        if n >= 512 and len(layers) == 1:
-            return self.fast_affine(plain, layers[0])
+        n, width = plain.shape
+        block = _NUMPY_BLOCK_ROWS
+        whole = n - n % block
+        chunk_rows = _NUMPY_CHUNK_ROWS if len(layers) > 1 else max(whole, block)
+        pieces = [
+            plain[start : min(start + chunk_rows, whole)]
+            for start in range(0, whole, chunk_rows)
+        ]
+        if whole < n:  # the last rows, then copies of the first of them
+            tail = np.empty((block, width), np.float32)
+            tail[: n - whole], tail[n - whole :] = plain[whole:], plain[whole]
+            pieces.append(tail)
         outputs = []
-        for start in range(0, n, _NUMPY_CHUNK_ROWS):
-            h = chunk = plain[start : start + _NUMPY_CHUNK_ROWS]
-            rows = len(chunk)
-            if rows % _MIN_NUMPY_ROWS:  # the rows, then copies of the first
-                h = np.empty(
-                    (-(-rows // _MIN_NUMPY_ROWS) * _MIN_NUMPY_ROWS, chunk.shape[1]),
-                    np.float32,
-                )
-                h[:rows], h[rows:] = chunk, chunk[0]
+        for h in pieces:
+            h = h.reshape(-1, block, width)  # (n_blocks, block, n_features)
             for weight, bias, activation in layers:
-                if weight is None:  # an input layer: a new array
-                    h = activation(h)
+                if weight is None:  # an input layer, row by row: a new array
+                    rows = activation(h.reshape(-1, h.shape[-1]))
+                    h = rows.reshape(h.shape[0], block, rows.shape[-1])
                     continue
-                h = h @ weight
+                h = np.matmul(h, weight)  # one BLAS call per block
                 if bias is not None:
                     h += bias
                 if activation is not None:
                     activation(h)  # in place
-            outputs.append(h[:rows])
+            outputs.append(h.reshape(-1, h.shape[-1]))
         out = outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
-        return out if np.isfinite(out.sum()) else None
-
-    def fast_affine(self, X, affine):
-        """The output ``X @ W + b`` of an affine layer ``(W, b, None)``, or None.
-
-        For 512 rows and more of a plain float32 array on the CPU, one
-        float32 BLAS call, the output copied into Fortran order so that each
-        output column is contiguous (``argmax_rows`` reads them so). Measured
-        on one thread of the AMD development machine, for 20,000 x 100 rows
-        into 10 outputs: ``sgemm`` with the outputs as the short side
-        (``W.T @ X.T``, read back transposed) took 0.81-0.93 ms every time,
-        the other way round 1.05-1.57 ms from one process to the next, and
-        torch's ``linear`` 1.6 ms; the Fortran copy takes 0.1 ms and saves
-        0.4 ms of the argmax. Into one output, ``sgemv`` took 0.08 ms where
-        numpy took 0.16 ms. Checking the narrow output for non-finite values
-        (NaN and inf propagate through ``x @ W + b``) instead of the input
-        saves 0.3 ms more. Fewer rows take the numpy path of ``fast_layers``.
-        """
-        from scipy.linalg.blas import sgemm, sgemv
-
-        weight, bias, _ = affine  # (n_features, n_outputs), C order
-        if weight.shape[1] == 1:  # X.T is X's memory in Fortran order
-            out = sgemv(1.0, X.T, weight[:, 0], trans=1)[:, None]
-            if bias is not None:
-                out += bias
-        else:  # weight.T: (n_outputs, n_features) in Fortran order, no copy
-            product = sgemm(1.0, weight.T, X.T).T  # C order
-            out = np.empty(product.shape, np.float32, order="F")
-            if bias is None:
-                np.copyto(out, product)
-            else:
-                np.add(product, bias, out=out)
+        out = out[:n]
+        if len(layers) == 1 and n >= 512 and out.shape[1] > 1:
+            # the columns contiguous for argmax_rows: a 0.1 ms copy that saved
+            # 0.4 ms of the argmax over 20,000 rows of 10 classes
+            out = np.asfortranarray(out)
         return out if np.isfinite(out.sum()) else None
 
     def fitted_width(self, est):

@@ -54,6 +54,16 @@ _AUTOCAST_DTYPES = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 # The training-loss stopping rule does not cut them short (the annealing at
 # the end is the point); the early-stopping rule on a validation split does.
 BUDGET_SCHEDULES = ("cosine", "onecycle")
+
+
+class BudgetConvergenceWarning(ConvergenceWarning):
+    """A budget schedule ran all of ``max_iter`` while the loss fell fast.
+
+    A ``ConvergenceWarning``: filters and ``pytest.warns`` written for
+    scikit-learn's "increase max_iter" warning catch it too.
+    """
+
+
 ALL_SOLVER_SCHEDULES = (*BUDGET_SCHEDULES, "plateau")
 
 
@@ -419,6 +429,33 @@ def _call_of(module):
         code = _CALL_CODES[key] = call.__code__.replace()
     call.__code__ = code
     return call
+
+
+# whether this process was told what compile costs on a CPU
+_CPU_COMPILE_NOTED = False
+
+
+def note_compile_on_cpu(name, backend):
+    """Say once per process what ``compile`` costs on a CPU.
+
+    Measured on one thread of the development machines: the first fit of a
+    small MLP with compile=True spent 30-150 s of CPU generating code, each
+    new predict batch shape compiled again, and small dense networks then ran
+    0.55-0.62x as fast as uncompiled (``benchmarks.run --cases compile``).
+    """
+    global _CPU_COMPILE_NOTED
+    if _CPU_COMPILE_NOTED:
+        return
+    _CPU_COMPILE_NOTED = True
+    warn(
+        f"{name}: compile={backend!r} on a CPU. The first fit spends 30 s or "
+        f"more of CPU building the compiled network (30-150 s measured for "
+        f"small MLPs), predict compiles again for new batch shapes, and on one "
+        f"CPU thread small dense networks then ran at 0.55-0.62x the speed of "
+        f"uncompiled ones: it pays for convolutions and on GPUs. Set "
+        f"compile=False to skip it. (This note is shown once per process.)",
+        UserWarning,
+    )
 
 
 class CompiledForward:
@@ -791,6 +828,13 @@ class _StochasticRun:
                 f"max_iter to train longer.",
                 ConvergenceWarning,
             )
+        elif (
+            self.stop_reason is None
+            and not self.incremental
+            and config.budget
+            and history.n_iter >= config.max_iter
+        ):
+            _warn_if_still_falling(config, history.loss_curve)
 
     def _epoch_line(self, loss, score, tic):
         history = self.history
@@ -804,6 +848,43 @@ class _StochasticRun:
                 line += " *"
         lr = _current_lr(self.optimizer)
         return line + f"  lr {lr:.3g}  {time.perf_counter() - tic:.2f}s"
+
+
+# A budget schedule's fit is still learning fast when more than this share of
+# its loss's fall (first epoch to last) came in the second half of the epochs.
+# Measured on digits (MLPClassifier with either schedule, CNNClassifier's
+# onecycle default): 0.19-0.38 after 3 epochs and 0.08-0.16 after 5, where
+# more epochs still raised the training accuracy; 0.00-0.08 after 10 epochs
+# and more, and 0.06 for the CNN's max_iter='auto'.
+_STILL_FALLING = 0.1
+
+
+def _warn_if_still_falling(config, loss_curve):
+    """Warn that a budget schedule ended while the loss was still falling fast.
+
+    ``'cosine'`` and ``'onecycle'`` anneal the step size to zero by the last of
+    ``max_iter`` epochs, so the loss always flattens at the end and scikit-
+    learn's rule (no improvement by ``tol``) cannot say whether ``max_iter``
+    was too small. A fit whose loss fell by a large share of its whole fall in
+    the second half of its epochs was stopped while learning.
+    """
+    curve = [v for v in loss_curve if np.isfinite(v)]
+    if len(curve) < 2 or len(curve) != len(loss_curve):
+        return
+    first, middle, last = curve[0], curve[(len(curve) - 1) // 2], curve[-1]
+    fall = first - last
+    if fall <= 0 or (middle - last) / fall <= _STILL_FALLING:
+        return
+    warn(
+        f"{config.name} trained for all max_iter={config.max_iter} epochs of its "
+        f"learning_rate={config.schedule!r} schedule while the training loss "
+        f"was still falling fast: {100 * (middle - last) / fall:.0f}% of its fall "
+        f"({first:.4g} -> {last:.4g}) came in the last half of the epochs, and "
+        f"the schedule lowered the step size to zero at the end. Increase "
+        f"max_iter to train longer (the schedule stretches over the new "
+        f"budget), for example max_iter={2 * config.max_iter}.",
+        BudgetConvergenceWarning,
+    )
 
 
 def run_stochastic(

@@ -32,6 +32,7 @@ from numbers import Integral
 
 import numpy as np
 import torch
+from sklearn.base import is_classifier, is_regressor
 from sklearn.utils.validation import check_is_fitted
 
 from sklearn_deep._modules import seeded_global_rng
@@ -58,6 +59,11 @@ _DTYPE = re.compile(r"[<>|=]?[biufcmMUSO][0-9]{0,4}(\[[a-zA-Z]{1,2}\])?")
 # what a fitted attribute may be called: scikit-learn's ``name_`` or private
 # ``_name``; never a dunder
 _FITTED_NAME = re.compile(r"[a-z][a-z0-9_]*_|_[a-z][a-z0-9_]*")
+# how deeply the JSON description may nest lists and objects. ``save`` writes
+# at most 12 levels (an optimizer's state: maps of maps of arrays, each map a
+# tagged list of pairs); decoding recurses in Python, about two frames a level,
+# so 500 levels of a forged file ran out of stack inside ``load``
+_MAX_DEPTH = 64
 
 
 class LoadError(ValueError):
@@ -180,6 +186,10 @@ def rebuild_module(est, weights, source):
     module : torch.nn.Module
         The network on the CPU, in eval mode.
     """
+    # a pickle or skops file may hold set_params changes made after the fit:
+    # the network is the one the fit built
+    check_fitted_state(est, source, params=False)
+    est = as_built(est)
     check_module_shapes(est, {k: tuple(v.shape) for k, v in weights.items()}, source)
     n_inputs = getattr(est, "_module_inputs", getattr(est, "n_features_in_", None))
     # building draws random weights: from the global generators, one thread at
@@ -453,6 +463,9 @@ def save(estimator, path):
     TypeError
         If ``estimator`` is not a public sklearn_deep estimator, or one of its
         parameters is not a JSON value, an array or a torch device.
+    ValueError
+        If a parameter that shapes the network was changed with
+        ``set_params`` since the fit: the file would not describe its network.
     sklearn.exceptions.NotFittedError
         If ``estimator`` is not fitted.
 
@@ -490,6 +503,16 @@ def save(estimator, path):
             f"+ [...]); or save its sklearn_deep steps one by one."
         )
     check_is_fitted(estimator, "module_")
+    changed = changed_network_params(estimator)
+    if changed:
+        was = ", ".join(f"{key}={built!r}" for key, (built, _) in changed.items())
+        now = ", ".join(f"{key}={value!r}" for key, (_, value) in changed.items())
+        raise ValueError(
+            f"Cannot save {name}: its network was built with {was}, but its "
+            f"parameters now say {now} (set_params after fit), and load "
+            f"refuses a file whose parameters disagree with its network. Set "
+            f"them back with set_params({was}), or refit, before saving."
+        )
 
     encoder = _Encoder()
     params = _encode_params(estimator, encoder)
@@ -559,7 +582,31 @@ def _read(path):
         ) from exc
     if not isinstance(document, dict):
         raise LoadError(f"{path!r} has a damaged sklearn_deep description.")
+    depth = _nesting_depth(document, _MAX_DEPTH)
+    if depth > _MAX_DEPTH:
+        raise LoadError(
+            f"{path!r} has a damaged or forged sklearn_deep description: it nests "
+            f"lists or objects more than {_MAX_DEPTH} levels deep, where save "
+            f"writes at most {_MAX_DEPTH}. Save the estimator again."
+        )
     return document, shapes
+
+
+def _nesting_depth(value, limit):
+    """How deeply ``value`` nests lists and dicts, counted without recursion
+    and only up to ``limit + 1`` (a forged file may nest thousands deep)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if not isinstance(value, list | dict):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        items = value.values() if isinstance(value, dict) else value
+        stack.extend((item, depth + 1) for item in items)
+    return deepest
 
 
 class _LazyTensors:
@@ -624,8 +671,10 @@ def load(path):
     ------
     ValueError
         If the file is not one written by :func:`save`, was written in another
-        format version, names a class that is not a public estimator, or its
-        weights do not fit the network.
+        format version, names a class that is not a public estimator, its
+        parameters and fitted state disagree (a label count against the
+        network's outputs, a code width, an input layout, the parameters the
+        network was built with), or its weights do not fit the network.
 
     See Also
     --------
@@ -670,7 +719,7 @@ def load(path):
         probe = cls.__new__(cls)
         probe.__dict__.update(estimator.__dict__)
         probe.__dict__.update(_decode_sizes(decoder, fitted))
-        _check_sizes(probe, path)
+        check_fitted_state(probe, repr(path))
         check_module_shapes(probe, weights, repr(path))
 
     with _rebuilding(path, name):
@@ -694,6 +743,12 @@ def _rebuilding(path, name):
         raise LoadError(
             f"{path!r} describes a {name} that cannot be rebuilt: {exc}. Save "
             f"the estimator again."
+        ) from None
+    except RecursionError:  # a caller already deep in its own stack
+        raise LoadError(
+            f"{path!r} describes a {name} too deeply nested to rebuild from "
+            f"this call's stack depth; the file is damaged or forged, or load "
+            f"it from a shallower call."
         ) from None
 
 
@@ -725,16 +780,20 @@ def _check_fitted_names(cls, params, fitted, path):
 
 # the fitted attributes that say how large the network is
 _SIZE_ATTRIBUTES = ("_module_inputs", "n_features_in_", "n_outputs_", "input_shape_")
-# and what a classifier's predict needs of its label encoding
-# the input kind's own fitted description of how X becomes the network's
-# input (tables: categorical columns, scaled columns, missing-value columns)
-_INPUT_ATTRIBUTES = ("is_categorical_", "_categories", "_n_scaled", "_missing_columns")
+# and every other one that predict, transform or a warm start reads to size
+# or label what the network computes
+# the table input kind's description of how X becomes the network's input
+# (categorical columns, scaled columns, missing-value columns)
+_TABLE_ATTRIBUTES = ("is_categorical_", "_categories", "_n_scaled", "_missing_columns")
 _CHECKED_ATTRIBUTES = (
     *_SIZE_ATTRIBUTES,
-    *_INPUT_ATTRIBUTES,
-    "classes_",
-    "_target_kind",
+    *_TABLE_ATTRIBUTES,
+    *("_target_shift", "_target_scale"),
+    *("classes_", "_target_kind", "_single_output", "feature_names_in_"),
+    *("n_components_", "_n_features_out", "_sample_shape"),
+    *("_layout", "_image_params", "_table_input", "_built_with", "_fitted_precision"),
 )
+_PRECISIONS = ("32", "bf16-mixed", "16-mixed")
 
 
 def _decode_sizes(decoder, fitted):
@@ -747,33 +806,223 @@ def _positive_int(value):
     return isinstance(value, Integral) and not isinstance(value, bool) and value > 0
 
 
-def _check_sizes(est, path):
-    """The sizes the network is built from are positive ints, and agree."""
-    sizes = {key: getattr(est, key) for key in _SIZE_ATTRIBUTES if hasattr(est, key)}
-    inputs = sizes.get("_module_inputs", sizes.get("n_features_in_"))
-    shape = inputs if isinstance(inputs, tuple) else (inputs,)
-    fine = _positive_int(sizes.get("n_outputs_")) and all(map(_positive_int, shape))
-    if type(est)._input_kind.name == "table" and "n_features_in_" in sizes:
-        # the width X becomes (the fast predict path reads it too)
-        fine = fine and type(est)._input_kind.fitted_width(est) == inputs
-    if "input_shape_" in sizes:
-        fine = fine and sizes["input_shape_"] == inputs
-    if hasattr(est, "classes_") or hasattr(est, "_target_kind"):  # classifiers
-        classes = getattr(est, "classes_", None)
-        kind = getattr(est, "_target_kind", None)
-        n_classes = classes.shape[0] if isinstance(classes, np.ndarray) else 0
-        fine = (
-            fine
-            and n_classes > 1
-            and classes.ndim == 1
-            and kind in ("binary", "multiclass", "multilabel")
-            and sizes.get("n_outputs_") == (1 if kind == "binary" else n_classes)
+def _shape(value, lengths=(1, 2, 3)):
+    """Whether ``value`` is a tuple of positive ints of one of ``lengths``."""
+    return (
+        isinstance(value, tuple)
+        and len(value) in lengths
+        and all(map(_positive_int, value))
+    )
+
+
+def _comparable(value):
+    from sklearn_deep._base import _comparable
+
+    return _comparable(value)
+
+
+def changed_network_params(est):
+    """The network parameters whose values differ from those the fitted
+    network was built with (``_built_with``), as ``{name: (built, now)}``."""
+    built = getattr(est, "_built_with", None)
+    if not isinstance(built, dict):  # fitted by an older version
+        return {}
+    return {
+        name: (built[name], getattr(est, name))
+        for name in type(est)._module_params
+        if name in built and _comparable(getattr(est, name)) != built[name]
+    }
+
+
+def as_built(est):
+    """``est``, or a shallow copy holding the network parameters its network
+    was built with: what to rebuild it from, whatever ``set_params`` changed
+    since the fit (a deep copy or pickle after ``set_params``)."""
+    changed = changed_network_params(est)
+    if not changed:
+        return est
+    probe = type(est).__new__(type(est))
+    probe.__dict__.update(est.__dict__)
+    probe.__dict__.update({name: built for name, (built, _) in changed.items()})
+    probe._validate_params()  # values of a file: only valid ones are built
+    return probe
+
+
+def _label_problems(est):
+    """What is wrong with a classifier's label encoding, as sentences."""
+    classes = getattr(est, "classes_", None)
+    kind = getattr(est, "_target_kind", None)
+    n_outputs = getattr(est, "n_outputs_", None)
+    if not isinstance(classes, np.ndarray) or classes.ndim != 1:
+        return [f"classes_ is {type(classes).__name__}, not a 1-D array"]
+    n_classes = classes.shape[0]
+    problems = []
+    expected = {"binary": 1, "multiclass": n_classes, "multilabel": n_classes}
+    if kind not in expected:
+        return [f"_target_kind={kind!r} is not 'binary', 'multiclass' or 'multilabel'"]
+    if n_outputs != expected[kind]:
+        problems.append(
+            f"{kind} targets with {n_classes} classes need {expected[kind]} "
+            f"network outputs, but n_outputs_={n_outputs!r}"
         )
-        sizes.update(classes_=classes, _target_kind=kind)
-    if not fine:
+    counts = {"binary": n_classes == 2, "multiclass": n_classes > 2}
+    if not counts.get(kind, n_classes >= 2):
+        problems.append(f"{kind} targets cannot have {n_classes} classes_")
+    if kind == "multilabel" and not np.array_equal(classes, np.arange(n_classes)):
+        problems.append("multilabel classes_ must be 0, 1, ..., n_labels - 1")
+    try:  # predict and the encoding search classes_: sorted, each once
+        ordered = n_classes < 2 or bool(np.all(classes[1:] > classes[:-1]))
+    except TypeError:
+        ordered = False
+    if not ordered:
+        problems.append("classes_ is not sorted with each label once")
+    return problems
+
+
+def _input_problems(est):
+    """What is wrong with the fitted input layout of ``est``'s input kind."""
+    kind = type(est)._input_kind.name
+    inputs = getattr(est, "_module_inputs", getattr(est, "n_features_in_", None))
+    n_features = getattr(est, "n_features_in_", None)
+    problems = []
+    if not _positive_int(n_features):
+        return [f"n_features_in_={n_features!r} is not a positive int"]
+    names = getattr(est, "feature_names_in_", None)
+    if names is not None and (
+        not isinstance(names, np.ndarray)
+        or names.shape != (n_features,)
+        or not all(isinstance(name, str) for name in names.tolist())
+    ):
+        problems.append(f"feature_names_in_ does not hold {n_features} names")
+    if kind == "table" and inputs != type(est)._input_kind.fitted_width(est):
+        # the width X becomes (the fast predict path reads it too)
+        problems.append(
+            f"a table of {n_features} features, read as {inputs!r} (categorical "
+            f"and missing-value columns: {getattr(est, 'is_categorical_', None)}, "
+            f"{getattr(est, '_missing_columns', None)})"
+        )
+    elif kind == "sequence":
+        table = getattr(est, "_table_input", None)
+        if not isinstance(table, bool) or not _positive_int(inputs):
+            problems.append(f"sequence inputs of {inputs!r} features, {table=}")
+        elif inputs != (1 if table else n_features):
+            problems.append(
+                f"sequences of {inputs} features per step but n_features_in_="
+                f"{n_features} ({'rows' if table else 'sequences'} in fit)"
+            )
+    elif kind == "image":
+        problems += _image_problems(est, inputs, n_features)
+    return problems
+
+
+def _image_problems(est, inputs, n_features):
+    from sklearn_deep._data import channels_first
+
+    layout = getattr(est, "_layout", None)
+    params = getattr(est, "_image_params", None)
+    shape = getattr(est, "input_shape_", None)
+    if not (
+        _shape(inputs, (2, 3))
+        and isinstance(layout, tuple)
+        and len(layout) == 2
+        and _shape(layout[0], (2, 3))
+        and isinstance(layout[1], bool)
+        and isinstance(params, tuple)
+        and len(params) == 2
+    ):
+        return [f"images of shape {inputs!r}, read as {layout!r} ({params!r})"]
+    problems = []
+    if channels_first(*layout) != inputs or shape != inputs:
+        problems.append(
+            f"samples read as {layout[0]} (channels moved: {layout[1]}) are not "
+            f"the network's inputs {inputs!r} (input_shape_={shape!r})"
+        )
+    given, channels_last = params
+    if given is not None and (
+        _comparable(given) != layout[0] or bool(channels_last) != layout[1]
+    ):
+        problems.append(f"input_shape={given!r} in fit, but samples read as {layout}")
+    if math.prod(inputs) % n_features:  # X's second axis, or all of a row
+        problems.append(f"n_features_in_={n_features} does not divide {inputs}")
+    sample = getattr(est, "_sample_shape", None)
+    if hasattr(est, "_sample_shape") and not (
+        _shape(sample, (1, 2, 3, 4)) and math.prod(sample) == math.prod(inputs)
+    ):
+        problems.append(f"samples of shape {sample!r} rebuilt from {inputs!r}")
+    return problems
+
+
+def _output_problems(est):
+    """What is wrong with the outputs of a regressor or an autoencoder."""
+    n_outputs = getattr(est, "n_outputs_", None)
+    if not _positive_int(n_outputs):
+        return [f"n_outputs_={n_outputs!r} is not a positive int"]
+    if is_classifier(est):
+        return _label_problems(est)
+    if is_regressor(est):
+        single = getattr(est, "_single_output", None)
+        if not isinstance(single, bool) or (single and n_outputs != 1):
+            return [f"_single_output={single!r} with n_outputs_={n_outputs}"]
+        return _target_scaling_problems(est, n_outputs)
+    if "n_components" in est.get_params(deep=False):  # a code's width
+        widths = {
+            "n_components": est.n_components,
+            "n_components_": getattr(est, "n_components_", None),
+            "_n_features_out": getattr(est, "_n_features_out", None),
+        }
+        if set(widths.values()) != {n_outputs}:
+            return [f"a code of n_outputs_={n_outputs} columns, but {widths}"]
+    return []
+
+
+def _target_scaling_problems(est, n_outputs):
+    """A regressor's target scaling: None, or a finite shift and a positive
+    finite scale per target."""
+    shift = getattr(est, "_target_shift", None)
+    scale = getattr(est, "_target_scale", None)
+    if shift is None and scale is None:
+        return []
+    fine = all(
+        isinstance(a, np.ndarray)
+        and a.shape == (n_outputs,)
+        and a.dtype.kind == "f"
+        and np.isfinite(a).all()
+        for a in (shift, scale)
+    )
+    if not fine or not (scale > 0).all():
+        return [f"target scaling {shift!r}, {scale!r} for {n_outputs} targets"]
+    return []
+
+
+def fitted_state_problems(est, *, params=True):
+    """What in ``est``'s parameters and fitted state disagrees, as sentences.
+
+    The sizes the network is built from, the label encoding against the
+    network's outputs, the code width, the input layout and, with ``params``,
+    the network parameters against those it was built with. A forged file
+    that changes one of them alone would load a network that predicts more
+    classes than it has outputs, or columns under names of another width.
+    """
+    problems = _input_problems(est) + _output_problems(est)
+    precision = getattr(est, "_fitted_precision", "32")
+    if precision not in _PRECISIONS:
+        problems.append(f"_fitted_precision={precision!r}")
+    if params:
+        problems += [
+            f"{name}={now!r}, but the network was built with {name}={built!r}"
+            for name, (built, now) in changed_network_params(est).items()
+        ]
+    return problems
+
+
+def check_fitted_state(est, source, *, params=True):
+    """Refuse a fitted state whose parts disagree (``fitted_state_problems``)."""
+    problems = fitted_state_problems(est, params=params)
+    if problems:
         raise LoadError(
-            f"{path!r} gives the network inconsistent sizes or labels {sizes}; "
-            f"the file is damaged or was forged. Save the estimator again."
+            f"{source} describes a {type(est).__name__} whose parameters and "
+            f"fitted state disagree: {'; '.join(problems)}. The file is damaged "
+            f"or was forged; save the estimator again."
         )
 
 

@@ -41,7 +41,7 @@ def argmax_rows(scores):
 
     numpy's argmax along a row of 10 values costs about 25 ns a row (one
     inner call each). With the columns contiguous (Fortran order, as
-    ``TableInput.fast_affine`` returns them) a pass over the columns, keeping
+    ``TableInput.fast_layers`` returns them) a pass over the columns, keeping
     the running maximum and the last column that raised it, takes about a
     third of that. Ties go to the first column, as with ``argmax``; a row
     with NaN (which ``np.maximum`` carries into the maximum) sends all rows to

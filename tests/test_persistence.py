@@ -380,8 +380,112 @@ def test_load_refuses_weights_that_do_not_fit(saved):
 def test_load_refuses_inconsistent_sizes(saved):
     # the fast predict path reads n_features_in_, the network _module_inputs
     _rewrite(saved, lambda d: d["fitted"].update({"_module_inputs": 9}))
-    with pytest.raises(_persist.LoadError, match="inconsistent sizes"):
+    with pytest.raises(_persist.LoadError, match="6 features, read as 9"):
         sklearn_deep.load(saved)
+
+
+def _forge(cls, *changes, binary=False, layout="table", **params):
+    """A saved ``cls`` with ``changes`` ("params" or "fitted", key, value)."""
+    X, y = data(cls, layout)
+    if binary:
+        y = np.where(y == "a", "a", "b")
+    est = make(cls, **params).fit(X, y)
+
+    def change(document):
+        for where, key, value in changes:
+            document[where][key] = _persist._Encoder().encode(value)
+
+    return est, X, change
+
+
+_U = np.array  # label arrays: strings, stored in the JSON itself
+FORGED = {
+    # a binary classifier has one output: three labels give predict_proba
+    # two columns under three classes
+    "binary-three-classes": (
+        sklearn_deep.LogisticRegression,
+        [("fitted", "classes_", _U(["a", "b", "c"]))],
+        dict(binary=True),
+    ),
+    "binary-called-multiclass": (
+        sklearn_deep.MLPClassifier,
+        [("fitted", "_target_kind", "multiclass")],
+        dict(binary=True),
+    ),
+    "multiclass-two-classes": (
+        sklearn_deep.MLPClassifier,
+        [("fitted", "classes_", _U(["a", "b"]))],
+        {},
+    ),
+    "unsorted-classes": (
+        sklearn_deep.CNNClassifier,
+        [("fitted", "classes_", _U(["c", "a", "b"]))],
+        {},
+    ),
+    "code-width-parameter": (
+        sklearn_deep.AutoEncoder,
+        [("params", "n_components", 3)],
+        {},
+    ),
+    "code-width-fitted": (
+        sklearn_deep.AutoEncoder,
+        [("fitted", "n_components_", 3), ("fitted", "_n_features_out", 3)],
+        {},
+    ),
+    "activation-parameter": (
+        sklearn_deep.MLPRegressor,
+        [("params", "activation", "tanh")],
+        {},
+    ),
+    "image-shape": (
+        sklearn_deep.CNNRegressor,
+        [("fitted", "input_shape_", (1, 3, 2))],
+        dict(layout="image"),
+    ),
+    "image-layout": (
+        sklearn_deep.CNNRegressor,
+        [("fitted", "_layout", ((1, 3, 2), False))],
+        dict(layout="image"),
+    ),
+    "sequence-rows-flag": (
+        sklearn_deep.LSTMRegressor,
+        [("fitted", "_table_input", False)],
+        {},
+    ),
+    "single-output-flag": (
+        sklearn_deep.TransformerRegressor,
+        [("fitted", "_single_output", "yes")],
+        {},
+    ),
+    "feature-names": (
+        sklearn_deep.LinearRegression,
+        [("fitted", "feature_names_in_", _U(["x0", "x1"], dtype=object))],
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FORGED)
+def test_load_refuses_parameters_that_disagree_with_the_fitted_state(case, tmp_path):
+    cls, changes, options = FORGED[case]
+    est, X, change = _forge(cls, *changes, **options)
+    path = tmp_path / "m.safetensors"
+    sklearn_deep.save(est, path)
+    assert_same_outputs(est, sklearn_deep.load(path), X)  # negative control
+    _rewrite(path, change)
+    with pytest.raises(_persist.LoadError, match="fitted state disagree"):
+        sklearn_deep.load(path)
+
+
+def test_save_refuses_a_network_changed_by_set_params_after_fit(tmp_path):
+    est, _ = fitted(sklearn_deep.MLPClassifier)
+    est.set_params(activation="tanh")
+    with pytest.raises(ValueError, match=r"built with activation='relu'.*set_par"):
+        sklearn_deep.save(est, tmp_path / "m.safetensors")
+    assert not os.listdir(tmp_path)
+    est.set_params(activation="relu")  # set back: saved and loaded
+    sklearn_deep.save(est, tmp_path / "m.safetensors")
+    assert sklearn_deep.load(tmp_path / "m.safetensors").activation == "relu"
 
 
 def _peak_rss_mb():
@@ -399,7 +503,15 @@ def _peak_rss_mb():
     ids=["wide", "deep"],
 )
 def test_load_checks_sizes_before_allocating(saved, change):
-    _rewrite(saved, lambda d: d["params"].update(change))
+    def forge(document):
+        # the parameters and those the network was built with, alike
+        document["params"].update(change)
+        built = document["fitted"]["_built_with"]["__dict__"]
+        built[[key for key, _ in built].index("hidden_layer_sizes")][1] = change[
+            "hidden_layer_sizes"
+        ]
+
+    _rewrite(saved, forge)
     before = _peak_rss_mb()
     with pytest.raises(_persist.LoadError, match="nothing was allocated|Nothing"):
         sklearn_deep.load(saved)
@@ -427,6 +539,35 @@ def test_load_refuses_a_damaged_description(saved):
     _rewrite(saved, lambda d: d["fitted"].update({"classes_": {"__code__": "x"}}))
     with pytest.raises(ValueError, match="damaged .* unknown value tag"):
         sklearn_deep.load(saved)
+
+
+def _nested(depth):
+    value = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("depth", [100, 500, 990])
+@pytest.mark.parametrize("where", ["params", "fitted"])
+def test_load_refuses_deeply_nested_descriptions(saved, where, depth):
+    # 500 to 990 levels parse as JSON but ran out of stack while decoding: a
+    # RecursionError, which an ``except ValueError`` around a load let through
+    key = {"params": "alpha", "fitted": "extra_"}[where]
+    with safe_open(saved, framework="pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        document = json.loads(f.metadata()["sklearn_deep"])
+    document[where][key] = "NESTED"
+    # written as text: json.dumps itself runs out of stack at these depths
+    text = json.dumps(document).replace('"NESTED"', "[" * depth + "1" + "]" * depth)
+    save_file(tensors, saved, metadata={"sklearn_deep": text})
+    with pytest.raises(_persist.LoadError, match="damaged"):
+        sklearn_deep.load(saved)
+
+
+def test_negative_control_a_nested_fitted_value_loads(saved):
+    _rewrite(saved, lambda d: d["fitted"].update({"extra_": _nested(20)}))
+    assert sklearn_deep.load(saved).extra_ == _nested(20)
 
 
 def test_load_refuses_other_files(tmp_path):

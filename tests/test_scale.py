@@ -418,3 +418,34 @@ def test_compile_failure_warns_once_and_runs_eager(digits):
     eager = _compile_fit(X, y, False)
     for a, b in zip(eager.coefs_, est.coefs_):
         np.testing.assert_array_equal(a, b)
+
+
+def test_compile_on_a_cpu_says_once_what_it_costs(digits, monkeypatch):
+    import torch
+
+    from sklearn_deep import _engine
+
+    seen = []
+
+    def sklearn_deep_plain_backend(graph, example_inputs):
+        seen.append(len(example_inputs))
+        return graph.forward  # runs the traced graph as it is: no code built
+
+    torch._dynamo.register_backend(sklearn_deep_plain_backend)
+    monkeypatch.setattr(_engine, "_CPU_COMPILE_NOTED", False)
+    X, y = digits
+    X = X[:200]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _compile_fit(X, y[:200], False)  # negative control: no compile
+        assert not [w for w in caught if "on a CPU" in str(w.message)]
+        est = _compile_fit(X, y[:200], "sklearn_deep_plain_backend")
+        _compile_fit(X, y[:200], "sklearn_deep_plain_backend")
+    assert seen  # the backend compiled
+    notes = [w for w in caught if "on a CPU" in str(w.message)]
+    assert len(notes) == 1, [str(w.message) for w in notes]
+    message = str(notes[0].message)
+    assert "MLPClassifier: compile='sklearn_deep_plain_backend'" in message
+    assert "compile=False" in message and "once per process" in message
+    assert notes[0].filename == __file__  # the caller's line (_compile_fit's)
+    assert len(est.predict(X)) == len(X)

@@ -1,6 +1,9 @@
 """skops: every estimator and pipelines holding one dump and load with the
 types of ``sklearn_deep.skops_trusted_types()``, and predict identically."""
 
+import copy
+
+import numpy as np
 import pytest
 from _estimator_cases import (
     CLASSES,
@@ -115,7 +118,38 @@ def test_a_state_cannot_replace_methods_or_properties(key):
 
 def test_a_state_with_oversized_weights_is_refused_before_allocating():
     state = _state()
-    state["hidden_layer_sizes"] = (30000, 30000)  # 3.6 GB if it were built
+    # 3.6 GB if it were built; the network is rebuilt from the parameters
+    # it was built with, which a set_params after the fit leaves alone
+    state["_built_with"] = {**state["_built_with"], "hidden_layer_sizes": (30000,) * 2}
     est = sklearn_deep.MLPClassifier.__new__(sklearn_deep.MLPClassifier)
     with pytest.raises(_persist.LoadError, match="nothing was allocated|Nothing"):
         est.__setstate__(state)
+
+
+def test_a_state_changed_by_set_params_after_fit_rebuilds_the_fitted_network():
+    # a deep copy (or pickle) after set_params: the network is the fitted one,
+    # not one built from the new parameters (which may not fit its weights)
+    X, y = data(sklearn_deep.MLPClassifier)
+    est = stochastic(sklearn_deep.MLPClassifier, hidden_layer_sizes=(5,)).fit(X, y)
+    est.set_params(hidden_layer_sizes=(7, 7), activation="tanh")
+    copied = copy.deepcopy(est)
+    assert_same_outputs(est, copied, X)
+    assert copied.hidden_layer_sizes == (7, 7)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"classes_": np.array(["a", "b", "c"])},  # binary: one output
+        {"classes_": np.array(["b", "a"])},  # predict searches sorted labels
+        {"n_outputs_": 3},
+        {"_target_kind": "multiclass"},
+    ],
+)
+def test_a_state_with_labels_that_do_not_fit_the_network_is_refused(change):
+    X, y = data(sklearn_deep.MLPClassifier)
+    y = np.where(y == "a", "a", "b")
+    state = stochastic(sklearn_deep.MLPClassifier).fit(X, y).__getstate__()
+    est = sklearn_deep.MLPClassifier.__new__(sklearn_deep.MLPClassifier)
+    with pytest.raises(_persist.LoadError, match="fitted state disagree"):
+        est.__setstate__({**state, **change})

@@ -1,12 +1,15 @@
 """Every warning of the library names the user's line, not a line inside it."""
 
 import inspect
+import re
 import warnings
 
 import numpy as np
 import pytest
 from _estimator_cases import CLASSES, data, make, stochastic
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import scale
 
 import sklearn_deep
 from sklearn_deep.callbacks import Callback
@@ -96,3 +99,30 @@ def test_linear_regression_verbose_says_what_the_solver_did(capsys, verbose):
         assert "Cholesky" in printed and "loss " in printed
     else:  # never print unless verbose is set
         assert printed == ""
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "onecycle"])
+def test_a_budget_schedule_stopped_while_learning_warns(schedule):
+    # the schedules anneal the step to zero by max_iter, so scikit-learn's
+    # "increase max_iter" rule never fired: a migrating user lost the signal
+    X, y = load_digits(return_X_y=True)
+    X = scale(X)
+    est = sklearn_deep.MLPClassifier(
+        learning_rate=schedule, max_iter=3, device="cpu", random_state=0
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        line = _here() + 1
+        est.fit(X, y)
+    assert [w.category.__mro__[1] for w in caught] == [ConvergenceWarning]
+    assert re.search(
+        rf"all max_iter=3 epochs of its learning_rate='{schedule}' schedule .* "
+        r"still falling fast.* Increase max_iter",
+        str(caught[0].message),
+    )
+    _assert_points_at(caught, line)
+    # negative control: the same fit with enough epochs ends quietly
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.set_params(max_iter=20).fit(X, y)
+    assert est.score(X, y) > 0.99
