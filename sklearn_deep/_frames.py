@@ -156,7 +156,8 @@ def encode(X, mask, encoding):
     rows = np.arange(n)
     for j, (cats, has_missing) in zip(np.flatnonzero(mask), encoding):
         values = _column(X, j)
-        codes = pd.Categorical(np.asarray(values, dtype=object), categories=cats).codes
+        codes = pd.Categorical(np.asarray(values, dtype=object), categories=cats)
+        codes = codes.codes.astype(np.int64)  # int8 for few categories
         seen = codes >= 0
         onehot[rows[seen], offset + codes[seen]] = 1.0
         offset += len(cats)

@@ -896,10 +896,15 @@ def _input_problems(est):
         problems.append(f"feature_names_in_ does not hold {n_features} names")
     if kind == "table" and inputs != type(est)._input_kind.fitted_width(est):
         # the width X becomes (the fast predict path reads it too)
+        width = type(est)._input_kind.fitted_width(est)
         problems.append(
-            f"a table of {n_features} features, read as {inputs!r} (categorical "
-            f"and missing-value columns: {getattr(est, 'is_categorical_', None)}, "
-            f"{getattr(est, '_missing_columns', None)})"
+            f"a table of {n_features} features, read as {inputs!r} network inputs"
+            + (
+                "; its description of categorical and missing-value columns "
+                "does not hold together"
+                if width is None
+                else f" where its description gives {width}"
+            )
         )
     elif kind == "sequence":
         table = getattr(est, "_table_input", None)

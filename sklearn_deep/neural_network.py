@@ -90,6 +90,9 @@ n_features_in_ : int
 feature_names_in_ : ndarray of shape (`n_features_in_`,)
     Names of features seen during fit, when X has string column names.
 
+is_categorical_ : ndarray of shape (`n_features_in_`,) of bool
+    Which columns were read as categorical (``categorical_features``).
+
 n_layers_ : int
     Number of layers, input and output included.
 
@@ -328,6 +331,11 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
     classes_ : ndarray of shape (n_classes,)
         The class labels.
 
+    temperature_ : float
+        The temperature that divides the logits (``calibration``; 1.0 when
+        calibration left them as they were). Only set after a fit with an
+        early-stopping split.
+
     {{mlp_attributes}}
 
     See Also
@@ -337,17 +345,21 @@ class MLPClassifier(ClassifierTaskMixin, _BaseMLP):
 
     Notes
     -----
-    The defaults are chosen, as RealMLP's [1]_, to be a strong model without
-    tuning: three hidden layers of 256 with dropout 0.15, a cosine schedule
-    over ``max_iter`` epochs, and batches of about a tenth of the training
-    set. Over ten real tables and flattened signals they were more accurate
-    than scikit-learn's defaults on average (the accuracy page of the
-    documentation has the figures), at a higher cost per fit: the schedule
-    trains all ``max_iter`` epochs. ``hidden_layer_sizes=(100,), dropout=0.0,
-    learning_rate='constant', batch_size=200`` gives scikit-learn's network,
-    step size and stopping rule. Inputs are converted to float32 once and
-    moved to the device once. With an int ``random_state`` the fit is
-    reproducible on the CPU.
+    The defaults are chosen for tables, as RealMLP's [1]_, and measured on 14
+    real tables beside scikit-learn's MLP, HistGradientBoosting, RealMLP and
+    TabM (the tables page of the documentation has the figures and an
+    ablation of each default): a DataFrame is read as it is (categorical
+    columns one-hot encoded, missing values imputed with an indicator), the
+    numeric columns are scaled robustly inside the network, two hidden layers
+    of 256 train in batches of about a tenth of the data, early stopping keeps
+    the epoch of least validation loss, and one temperature calibrates the
+    probabilities on that split. A default fit costs about what scikit-learn's
+    ``MLPClassifier()`` costs. ``hidden_layer_sizes=(100,),
+    early_stopping=False, input_scaling=None, batch_size=200`` gives
+    scikit-learn's network, inputs and stopping rule. Inputs are converted to
+    float32 once and moved to the device once. With an int ``random_state``
+    the fit is reproducible on the CPU. The input scaling and the target
+    encoding are fitted on the first call of ``partial_fit`` and kept.
 
     References
     ----------
@@ -476,10 +488,23 @@ class MLPRegressor(RegressorTaskMixin, _BaseMLP):
 
     Notes
     -----
-    The loss is half the mean squared error (or half the Poisson deviance),
-    as in scikit-learn, so ``loss_`` values compare directly. A single
-    target, of shape (n_samples,) or (n_samples, 1), is predicted with shape
-    (n_samples,), as scikit-learn's.
+    The defaults are those of :class:`MLPClassifier`, measured on the same
+    tables, plus the targets standardised inside (``normalize_y``) and
+    RealMLP's periodic embedding of the numeric columns
+    (``numerical_embedding='pbld'``), which was more accurate on every
+    regression table measured. The loss is half the mean squared error (or
+    half the Poisson deviance), as in scikit-learn; with ``normalize_y=True``
+    it is that of the standardised target. ``hidden_layer_sizes=(100,),
+    early_stopping=False, input_scaling=None, numerical_embedding=None,
+    normalize_y=False, batch_size=200`` gives scikit-learn's model, whose
+    ``loss_`` values compare directly. A single target, of shape (n_samples,)
+    or (n_samples, 1), is predicted with shape (n_samples,), as
+    scikit-learn's.
+
+    References
+    ----------
+    .. [1] D. Holzmüller, L. Grinsztajn and I. Steinwart, "Better by default:
+       strong pre-tuned MLPs and boosted trees on tabular data", NeurIPS 2024.
 
     Examples
     --------
@@ -534,7 +559,7 @@ class MLPRegressor(RegressorTaskMixin, _BaseMLP):
         n_devices=None,
         input_scaling="robust",
         categorical_features="from_dtype",
-        numerical_embedding=None,
+        numerical_embedding="pbld",
         normalize_y=True,
     ):
         super().__init__(

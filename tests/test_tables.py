@@ -59,6 +59,22 @@ def test_unknown_category_is_encoded_as_ignore_does():
     assert not np.array_equal(clf.predict_proba(unknown), clf.predict_proba(known))
 
 
+def test_many_categorical_columns_and_categories():
+    # offsets past int8 (pandas codes of a few categories) and the cap of
+    # MAX_CATEGORIES per column
+    from sklearn_deep._frames import MAX_CATEGORIES
+
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(
+        {f"c{j}": rng.choice([f"v{k}" for k in range(12)], 300) for j in range(15)}
+    ).astype("category")
+    X["id"] = [f"row{i}" for i in range(300)]  # one category per row
+    y = (X["c0"].cat.codes > 5).to_numpy()
+    clf = MLPClassifier(**FAST).fit(X, y)
+    assert clf.module_.input_layer.n_features_out == 15 * 12 + MAX_CATEGORIES
+    assert clf.score(X, y) > 0.9
+
+
 def test_categorical_features_by_name_index_and_mask():
     X, y = frame()
     X = X.drop(columns="city")
