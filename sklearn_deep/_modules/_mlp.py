@@ -422,6 +422,7 @@ class PeriodicEmbedding(nn.Module):
     n_embedded : int
         How many of the first columns are embedded.
     n_frequencies : int, default=16
+        Learned frequencies per embedded column.
     n_dims : int, default=4
         Width of each embedded column's output, itself included.
     """
