@@ -39,7 +39,12 @@ from sklearn_deep._data import (
     unpadded_inputs,
     writable_storage,
 )
-from sklearn_deep._modules import ACTIVATIONS, seeded_global_rng, use_generators
+from sklearn_deep._modules import (
+    ACTIVATIONS,
+    TargetAffine,
+    seeded_global_rng,
+    use_generators,
+)
 from sklearn_deep._modules._mlp import forget_numpy_copies
 from sklearn_deep._persist import module_arrays, rebuild_module, shadowing
 from sklearn_deep.callbacks import StopTraining, check_callbacks
@@ -997,8 +1002,14 @@ class BaseDeepEstimator(CallbackSupportMixin, BaseEstimator):
         solver = self._resolved_solver()
         optimizer = _engine._OPTIMIZERS.get(solver, torch.optim.Adam)
         batch_size = self.batch_size if self.batch_size != "auto" else 200
+        module = copy.deepcopy(self.module_)
+        scale = getattr(self, "_target_scale", None)
+        if scale is not None:  # skorch trains on the targets in their units
+            module = TargetAffine(
+                module, scale, self._target_shift, log_link=self._poisson()
+            )
         params = {
-            "module": copy.deepcopy(self.module_),
+            "module": module,
             "criterion": criterion,
             "optimizer": optimizer,
             "lr": self._resolved_learning_rate_init(),

@@ -91,7 +91,7 @@ def settings(cls, **params):
 
 # sparse rows are never centred or scaled by the MLPs' input layer (that would
 # densify them): the tests that a sparse fit is the dense fit turn it off
-DENSE_AS_SPARSE = {"input_scaling": None}
+DENSE_AS_SPARSE = {"input_scaling": None, "numerical_embedding": None}
 
 
 def as_sparse_fit(cls):

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 # what turns off the defaults scikit-learn's MLP does not have: the parity
 # tests compare the same model
 AS_SKLEARN = dict(early_stopping=False, input_scaling=None, batch_size=200)
-AS_SKLEARN_REGRESSOR = dict(AS_SKLEARN, normalize_y=False)
+AS_SKLEARN_REGRESSOR = dict(AS_SKLEARN, normalize_y=False, numerical_embedding=None)
 
 DATASETS = {
     "digits": load_digits(return_X_y=True),

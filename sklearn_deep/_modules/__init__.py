@@ -9,6 +9,7 @@ from sklearn_deep._modules._mlp import (
     PeriodicEmbedding,
     Standardize,
     TableScaler,
+    TargetAffine,
 )
 from sklearn_deep._modules._random import (
     Dropout,
@@ -43,6 +44,7 @@ __all__ = [
     "PeriodicEmbedding",
     "Standardize",
     "TableScaler",
+    "TargetAffine",
     "current_generator",
     "seeded_global_rng",
     "use_generators",

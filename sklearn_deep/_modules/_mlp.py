@@ -475,3 +475,27 @@ class PeriodicEmbedding(nn.Module):
         periodic = np.cos(angles, dtype=np.float32)
         mapped = np.einsum("nkf,kfd->nkd", periodic, weight) + bias
         return np.concatenate([x, mapped.reshape(len(x), -1)], 1, dtype=np.float32)
+
+
+class TargetAffine(nn.Module):
+    """A regressor's network with its target scaling undone on the output.
+
+    ``module(*inputs) * scale + shift`` (or, for a log link, ``module(*inputs)
+    + log(scale)``): the network of a fit with standardised targets, in the
+    target's units, for tools that train or predict on the raw targets (the
+    skorch hand-over).
+    """
+
+    def __init__(self, module, scale, shift, log_link=False):
+        super().__init__()
+        self.module = module
+        self.log_link = log_link
+        scale = torch.as_tensor(scale, dtype=torch.float32)
+        self.register_buffer("scale", scale)
+        self.register_buffer("shift", torch.as_tensor(shift, dtype=torch.float32))
+
+    def forward(self, *inputs):
+        out = self.module(*inputs)
+        if self.log_link:  # log(scale * mu) = log(mu) + log(scale)
+            return out + torch.log(self.scale)
+        return out * self.scale + self.shift
